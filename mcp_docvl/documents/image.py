@@ -1,0 +1,78 @@
+"""Image documents: PNG, JPEG, WebP, BMP, GIF, and TIFF with any number of pages."""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+from typing import Literal
+
+from PIL import Image, ImageOps
+
+from mcp_docvl.errors import DocumentCorrupt, LimitExceeded
+
+
+class ImageDocument:
+    def __init__(self, data: bytes, media_type: str, max_page_pixels: int = 40_000_000) -> None:
+        self.media_type = media_type
+        self._max_page_pixels = max_page_pixels
+        self._lock = threading.Lock()
+        try:
+            with warnings.catch_warnings():
+                # Pillow warns, then errors, on decompression bombs; we apply our own limit below instead.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                self._image = Image.open(io.BytesIO(data))
+                self._image.load()
+        except Image.DecompressionBombError:
+            raise _too_big(None, max_page_pixels) from None
+        except Exception as exc:  # Pillow raises many types for damaged files
+            raise DocumentCorrupt(
+                f"The image cannot be decoded ({type(exc).__name__}: {exc}).", "The file is damaged or truncated."
+            ) from None
+        self.page_count = getattr(self._image, "n_frames", 1)
+        # GIF frames are animation, not pages: read the first only.
+        if media_type == "image/gif":
+            self.page_count = 1
+
+    def metadata(self) -> dict[str, str]:
+        return {"format": self._image.format or ""}
+
+    def page_size(self, index: int) -> tuple[float, float, Literal["pt", "px"]]:
+        with self._lock:
+            self._image.seek(index)
+            w, h = self._image.size
+        return float(w), float(h), "px"
+
+    def text_layer(self, index: int) -> None:
+        return None
+
+    def image_coverage(self, index: int) -> float:
+        return 1.0
+
+    def render(self, index: int, dpi: float | None = None) -> Image.Image:
+        """The frame as RGB at its own resolution (`dpi` is ignored: an image's pixels are its page)."""
+        with self._lock:
+            try:
+                self._image.seek(index)
+                w, h = self._image.size
+                if w * h > self._max_page_pixels:
+                    raise _too_big((w, h), self._max_page_pixels)
+                frame = ImageOps.exif_transpose(self._image.copy())
+                return frame.convert("RGB")
+            except LimitExceeded:
+                raise
+            except Exception as exc:
+                raise DocumentCorrupt(
+                    f"Page {index + 1} of the image cannot be decoded ({exc}).", "The file is damaged or truncated."
+                ) from None
+
+    def close(self) -> None:
+        self._image.close()
+
+
+def _too_big(size: tuple[int, int] | None, limit: int) -> LimitExceeded:
+    what = f"{size[0]}x{size[1]} pixels" if size else "too many pixels"
+    return LimitExceeded(
+        f"The image is {what}, over the limit of {limit:,} pixels per page.",
+        "Raise it with DOCVL_MAX_PAGE_PIXELS if the image is genuine, or downscale it.",
+    )

@@ -1,0 +1,223 @@
+"""PDF documents through PDFium (pypdfium2): text with positions, metadata, rendering."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+from typing import Literal
+
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from PIL import Image
+
+from mcp_docvl.documents.base import TextLayer
+from mcp_docvl.documents.model import Word
+from mcp_docvl.errors import DocumentCorrupt, LimitExceeded, PasswordRequired
+
+# PDFium is not thread-safe: one lock serialises every call into it across the process.
+PDFIUM_LOCK = threading.RLock()
+
+_META_KEYS = {"Title": "title", "Author": "author", "Subject": "subject", "Keywords": "keywords",
+              "Creator": "creator", "Producer": "producer", "CreationDate": "created", "ModDate": "modified"}
+
+
+class PdfDocument:
+    media_type = "application/pdf"
+
+    def __init__(self, data: bytes, password: str | None = None, max_page_pixels: int = 40_000_000) -> None:
+        self._max_page_pixels = max_page_pixels
+        with PDFIUM_LOCK:
+            try:
+                self._pdf = pdfium.PdfDocument(data, password=password)
+            except pdfium.PdfiumError as exc:
+                raise _load_error(exc, password) from None
+            self.page_count = len(self._pdf)
+        if self.page_count == 0:
+            raise DocumentCorrupt("The PDF has no pages.", "Check that the file is complete.")
+
+    def metadata(self) -> dict[str, str]:
+        with PDFIUM_LOCK:
+            raw = self._pdf.get_metadata_dict(skip_empty=True)
+        return {_META_KEYS[k]: v.strip() for k, v in raw.items() if k in _META_KEYS and v.strip()}
+
+    def page_size(self, index: int) -> tuple[float, float, Literal["pt", "px"]]:
+        with PDFIUM_LOCK:
+            w, h = self._pdf.get_page_size(index)
+        return w, h, "pt"
+
+    def text_layer(self, index: int) -> TextLayer:
+        with PDFIUM_LOCK:
+            page = self._pdf[index]
+            try:
+                return _extract_text_layer(page)
+            finally:
+                page.close()
+
+    def image_coverage(self, index: int) -> float:
+        with PDFIUM_LOCK:
+            page = self._pdf[index]
+            try:
+                w, h = page.get_size()
+                area = 0.0
+                for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+                    left, bottom, right, top = obj.get_pos()
+                    area += max(0.0, right - left) * max(0.0, top - bottom)
+                return min(1.0, area / max(w * h, 1.0))
+            finally:
+                page.close()
+
+    def render(self, index: int, dpi: float) -> Image.Image:
+        with PDFIUM_LOCK:
+            page = self._pdf[index]
+            try:
+                w, h = page.get_size()
+                scale = dpi / 72.0
+                pixels = w * scale * h * scale
+                if pixels > self._max_page_pixels:
+                    # Huge pages are rendered smaller rather than refused: the text stays legible far below this.
+                    scale = math.sqrt(self._max_page_pixels / max(w * h, 1.0))
+                if scale * max(w, h) < 1:
+                    raise LimitExceeded("The page is too small to render.", "Check the page size.")
+                bitmap = page.render(scale=scale, may_draw_forms=True)
+                return bitmap.to_pil().convert("RGB")
+            finally:
+                page.close()
+
+    def close(self) -> None:
+        with PDFIUM_LOCK:
+            self._pdf.close()
+
+
+def _load_error(exc: pdfium.PdfiumError, password: str | None) -> Exception:
+    message = str(exc).lower()
+    if "password" in message:
+        if password:
+            return PasswordRequired("The PDF password is wrong.", "Pass the correct `password`.")
+        return PasswordRequired("The PDF is encrypted.", "Pass its `password` argument to open it.")
+    if "security" in message:
+        return DocumentCorrupt("The PDF uses an unsupported security handler.", "Remove the encryption and retry.")
+    return DocumentCorrupt(
+        f"The PDF cannot be parsed ({exc}).",
+        "The file is damaged or not really a PDF; re-export or repair it (e.g. `qpdf in.pdf out.pdf`).",
+    )
+
+
+def _extract_text_layer(page: pdfium.PdfPage) -> TextLayer:
+    textpage = page.get_textpage()
+    try:
+        return _words_from_textpage(page, textpage)
+    finally:
+        textpage.close()
+
+
+def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> TextLayer:
+    left, bottom, right, top = page.get_cropbox()
+    width, height = right - left, top - bottom
+    n = pdfium_c.FPDFText_CountChars(textpage)
+    if n <= 0:
+        w, h = page.get_size()
+        return TextLayer(words=[], width=w, height=h, chars=0, readable_chars=0)
+    text = textpage.get_text_range(0, n)
+    if len(text) != n:
+        # Characters outside the BMP come back as surrogate pairs: fall back to one code point per index.
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(n))
+
+    # One ctypes call per character is the cost floor of positional text; everything after is vectorised.
+    boxes = np.empty((n, 4), dtype=np.float64)
+    rect = pdfium_c.FS_RECTF()
+    rect_p = ctypes.byref(rect)
+    loose = pdfium_c.FPDFText_GetLooseCharBox
+    for i in range(n):
+        loose(textpage, i, rect_p)
+        boxes[i, 0] = rect.left
+        boxes[i, 1] = rect.bottom
+        boxes[i, 2] = rect.right
+        boxes[i, 3] = rect.top
+
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    space = np.isin(chars, _WHITESPACE) | (chars == 0)
+    rotation = _text_rotation(textpage, n, space)
+
+    # Into the upright frame: top-left origin, y down.
+    x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
+    frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
+
+    keep = np.flatnonzero(~space)
+    if keep.size == 0:
+        return TextLayer(words=[], width=frame_w, height=frame_h, chars=0, readable_chars=0, rotation=rotation)
+    kx0, ky0, kx1, ky1 = x0[keep], y0[keep], x1[keep], y1[keep]
+    kh = np.maximum(ky1 - ky0, 0.1)
+    # A word ends at whitespace, at a horizontal gap wider than a quarter of the glyph height, at a step back
+    # or at a vertical jump (a new line drawn without a line break).
+    gap = kx0[1:] - kx1[:-1]
+    yc = (ky0 + ky1) / 2
+    breaks = (
+        (keep[1:] != keep[:-1] + 1)
+        | (gap > 0.25 * kh[:-1])
+        | (gap < -0.5 * kh[:-1])
+        | (np.abs(yc[1:] - yc[:-1]) > 0.5 * kh[:-1])
+    )
+    starts = np.concatenate(([0], np.flatnonzero(breaks) + 1))
+    ends = np.concatenate((starts[1:], [keep.size]))
+    wx0 = np.minimum.reduceat(kx0, starts)
+    wy0 = np.minimum.reduceat(ky0, starts)
+    wx1 = np.maximum.reduceat(kx1, starts)
+    wy1 = np.maximum.reduceat(ky1, starts)
+
+    font_size = pdfium_c.FPDFText_GetFontSize
+    font_weight = pdfium_c.FPDFText_GetFontWeight
+    words: list[Word] = []
+    for j in range(starts.size):
+        a, b = keep[starts[j]], keep[ends[j] - 1]
+        size = font_size(textpage, int(a))
+        words.append(
+            Word(
+                text=text[a : b + 1],
+                bbox=(float(wx0[j]), float(wy0[j]), float(wx1[j]), float(wy1[j])),
+                # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
+                size=float(size) if size > 1.5 else float(wy1[j] - wy0[j]),
+                bold=font_weight(textpage, int(a)) >= 600,
+            )
+        )
+    kept_chars = chars[keep]
+    readable = int(np.count_nonzero((kept_chars != 0xFFFD) & ((kept_chars < 0xE000) | (kept_chars > 0xF8FF))))
+    return TextLayer(
+        words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable, rotation=rotation
+    )
+
+
+_WHITESPACE = np.array([0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE],
+                       dtype=np.uint32)
+
+
+def _text_rotation(textpage: pdfium.PdfTextPage, n: int, space: np.ndarray) -> int:
+    """The dominant direction of the text in user space, as 0/90/180/270 degrees."""
+    votes = {0: 0, 90: 0, 180: 0, 270: 0}
+    step = max(1, n // 200)
+    for i in range(0, n, step):
+        if space[i]:
+            continue
+        angle = pdfium_c.FPDFText_GetCharAngle(textpage, i)
+        if angle < 0:
+            continue
+        votes[int(round(math.degrees(angle) / 90.0)) % 4 * 90] += 1
+    best = max(votes, key=lambda k: votes[k])
+    return best if votes[best] > 0 else 0
+
+
+def _to_frame(boxes: np.ndarray, rotation: int, left: float, top: float, width: float, height: float):
+    """Map user-space boxes (left, bottom, right, top) to the upright frame with a top-left origin."""
+    u0 = boxes[:, 0] - left
+    u1 = boxes[:, 2] - left
+    v0 = top - boxes[:, 3]
+    v1 = top - boxes[:, 1]
+    if rotation == 0:
+        return u0, v0, u1, v1
+    if rotation == 180:
+        return width - u1, height - v1, width - u0, height - v0
+    # PDFium measures the angle anticlockwise in user space; turn the frame clockwise by as much.
+    if rotation == 90:
+        return height - v1, u0, height - v0, u1
+    return v0, width - u1, v1, width - u0

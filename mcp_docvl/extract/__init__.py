@@ -1,0 +1,1 @@
+"""Structure from positioned words: lines, reading order, blocks, and their rendering."""

@@ -1,0 +1,235 @@
+"""From positioned words to lines, reading order and blocks (headings, paragraphs, list items).
+
+Reading order is a recursive XY-cut over line segments: columns are separated before rows are read, so a
+multi-column page reads column by column instead of interleaving them.
+"""
+
+from __future__ import annotations
+
+import re
+from statistics import median
+
+from mcp_docvl.documents.model import Block, Line, Word, union_bbox
+
+# A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
+_SEGMENT_GAP = 1.0
+# A blank band taller than this many line heights is a section break, cut before anything else.
+_SECTION_GAP = 1.5
+# A blank column wider than this many font sizes is a gutter between text columns.
+_GUTTER = 1.0
+
+_BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
+
+
+def build_lines(words: list[Word]) -> list[Line]:
+    """Group words into line segments: same baseline, no wide gap."""
+    if not words:
+        return []
+    rows: list[list[Word]] = []
+    row_top = row_bottom = 0.0
+    for word in sorted(words, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2):
+        top, bottom = word.bbox[1], word.bbox[3]
+        if rows:
+            overlap = min(bottom, row_bottom) - max(top, row_top)
+            if overlap >= 0.5 * min(bottom - top, row_bottom - row_top):
+                rows[-1].append(word)
+                continue
+        rows.append([word])
+        row_top, row_bottom = top, bottom
+    lines: list[Line] = []
+    for row in rows:
+        row.sort(key=lambda w: w.bbox[0])
+        first = len(lines)
+        segment: list[Word] = [row[0]]
+        for word in row[1:]:
+            prev = segment[-1]
+            if _is_duplicate(prev, word):
+                continue  # fake bold: the same glyphs drawn twice, slightly offset
+            gap = word.bbox[0] - prev.bbox[2]
+            # A bullet is set apart from its text by a tab stop; it still belongs to the line.
+            lone_bullet = len(segment) == 1 and _BULLET.match(prev.text + " ") is not None
+            if gap > _SEGMENT_GAP * max(prev.size, word.size, 1.0) and not lone_bullet:
+                lines.append(Line.of(segment))
+                segment = [word]
+            else:
+                segment.append(word)
+        lines.append(Line.of(segment))
+        for line in lines[first:]:
+            line.row_segments = len(lines) - first
+    return lines
+
+
+def _is_duplicate(a: Word, b: Word) -> bool:
+    if a.text != b.text:
+        return False
+    width = max(a.bbox[2] - a.bbox[0], 1e-6)
+    overlap = min(a.bbox[2], b.bbox[2]) - max(a.bbox[0], b.bbox[0])
+    return overlap > 0.8 * width
+
+
+def reading_order(lines: list[Line]) -> list[Line]:
+    """Lines in the order a person reads them (columns first, then top to bottom)."""
+    if len(lines) <= 1:
+        return list(lines)
+    size = median(line.size for line in lines) or 1.0
+    height = median(line.bbox[3] - line.bbox[1] for line in lines) or 1.0
+    out: list[Line] = []
+    _xycut(lines, size, height, out)
+    return out
+
+
+def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Blank stretches between the merged intervals, as (start, end)."""
+    intervals = sorted(intervals)
+    gaps: list[tuple[float, float]] = []
+    end = intervals[0][1]
+    for start, stop in intervals[1:]:
+        if start > end:
+            gaps.append((end, start))
+        end = max(end, stop)
+    return gaps
+
+
+def _split(lines: list[Line], axis: int, cuts: list[float]) -> list[list[Line]]:
+    parts: list[list[Line]] = [[] for _ in range(len(cuts) + 1)]
+    for line in lines:
+        centre = (line.bbox[axis] + line.bbox[axis + 2]) / 2
+        index = sum(1 for c in cuts if centre > c)
+        parts[index].append(line)
+    return [p for p in parts if p]
+
+
+def _xycut(lines: list[Line], size: float, height: float, out: list[Line]) -> None:
+    # An explicit stack instead of recursion: pages with thousands of lines would otherwise go deep.
+    stack: list[list[Line]] = [lines]
+    while stack:
+        region = stack.pop()
+        parts = _cut(region, size, height)
+        if parts is None:
+            out.extend(sorted(region, key=lambda ln: (ln.bbox[1], ln.bbox[0])))
+        else:
+            stack.extend(reversed(parts))
+
+
+def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | None:
+    if len(region) <= 1:
+        return None
+    y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
+    section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
+    if section:
+        return _split(region, 1, section)
+    x_gaps = _gaps([(ln.bbox[0], ln.bbox[2]) for ln in region])
+    gutters = [(a + b) / 2 for a, b in x_gaps if b - a >= _GUTTER * size]
+    if gutters and _columns_hold_text(region, gutters):
+        return _split(region, 0, gutters)
+    if y_gaps:
+        widths = sorted((b - a for a, b in y_gaps), reverse=True)
+        # One band clearly wider than the rest (a title's spacing) is cut alone, so what lies under it can
+        # still be split into columns; uniform leading is cut everywhere (one column, read top down).
+        if len(widths) > 1 and widths[0] > 1.3 * widths[1] + 0.1 * height:
+            a, b = max(y_gaps, key=lambda g: g[1] - g[0])
+            return _split(region, 1, [(a + b) / 2])
+        return _split(region, 1, [(a + b) / 2 for a, b in y_gaps])
+    if gutters:
+        return _split(region, 0, gutters)
+    return None
+
+
+def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
+    """True when a vertical cut separates columns of running text rather than the cells of a form or table.
+
+    Text columns have lines that do not pair up row by row with the lines beside them; a form or table has a
+    label on the left for every value on the right, and is better read row by row.
+    """
+    parts = _split(region, 0, gutters)
+    if len(parts) < 2:
+        return False
+    left, right = parts[0], parts[1]
+    paired = 0
+    for line in left:
+        for other in right:
+            overlap = min(line.bbox[3], other.bbox[3]) - max(line.bbox[1], other.bbox[1])
+            if overlap > 0.5 * (line.bbox[3] - line.bbox[1]):
+                paired += 1
+                break
+    words_per_line = sum(len(ln.words) for ln in region) / len(region)
+    return paired < 0.6 * len(left) or words_per_line >= 5
+
+
+def body_size(lines: list[Line]) -> float:
+    """The most common font size of running text, weighted by characters.
+
+    Only lines of several words count when there are any: a page of small-print tables would otherwise make
+    every sentence of normal size look like a heading.
+    """
+    running = [line for line in lines if len(line.words) >= 4] or lines
+    weights: dict[float, int] = {}
+    for line in running:
+        for word in line.words:
+            key = round(word.size * 2) / 2
+            weights[key] = weights.get(key, 0) + len(word.text)
+    return max(weights, key=lambda k: weights[k]) if weights else 10.0
+
+
+def make_blocks(ordered: list[Line], body: float | None = None) -> list[Block]:
+    """Group lines in reading order into headings, paragraphs and list items."""
+    if not ordered:
+        return []
+    body = body or body_size(ordered)
+    heading_sizes = sorted({round(ln.size, 1) for ln in ordered if ln.size >= 1.15 * body}, reverse=True)
+
+    def heading_level(line: Line) -> int:
+        # Headings stand alone on their row; large text beside other text is a table cell or a label.
+        if line.size >= 1.15 * body and len(line.text) <= 200 and line.row_segments == 1:
+            return min(heading_sizes.index(round(line.size, 1)) + 1, 3) if heading_sizes else 1
+        return 0
+
+    blocks: list[Block] = []
+    current: list[Line] = []
+    kind = "paragraph"
+
+    def flush() -> None:
+        nonlocal current, kind
+        if current:
+            block_kind = kind
+            level = heading_level(current[0]) if block_kind == "heading" else 0
+            if block_kind == "paragraph" and _is_bold_heading(current, body):
+                block_kind, level = "heading", min(len(heading_sizes) + 1, 4)
+            blocks.append(Block(kind=block_kind, lines=current, bbox=union_bbox([ln.bbox for ln in current]),
+                                level=level))
+        current, kind = [], "paragraph"
+
+    for line in ordered:
+        level = heading_level(line)
+        starts_item = bool(_BULLET.match(line.text)) and len(line.text) > 2
+        if current:
+            prev = current[-1]
+            same_style = abs(line.size - prev.size) <= 0.15 * max(prev.size, 1.0)
+            gap = line.bbox[1] - prev.bbox[3]
+            line_h = max(prev.bbox[3] - prev.bbox[1], 1.0)
+            x_overlap = min(line.bbox[2], prev.bbox[2]) - max(line.bbox[0], prev.bbox[0])
+            continues = (
+                same_style
+                and -0.3 * line_h <= gap <= 0.8 * line_h
+                and x_overlap > 0
+                and not starts_item
+                and (kind == "heading") == (level > 0)
+            )
+            if not continues:
+                flush()
+        if not current:
+            kind = "heading" if level else ("list_item" if starts_item else "paragraph")
+        current.append(line)
+    flush()
+    return blocks
+
+
+def _is_bold_heading(lines: list[Line], body: float) -> bool:
+    """A short, bold, standalone line of body size reads as a minor heading."""
+    if len(lines) != 1:
+        return False
+    line = lines[0]
+    text = line.text
+    return line.bold and line.row_segments == 1 and len(line.words) <= 12 and not text.endswith((".", ",", ";", ":")) and any(
+        c.isalpha() for c in text
+    )

@@ -1,0 +1,70 @@
+"""The contract of the tools: pydantic models whose field descriptions become the schema agents read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Method = Literal["text_layer", "ocr", "vlm"]
+
+
+class DocumentInfo(BaseModel):
+    id: str = Field(description="Stable id of the document: the first 16 hex digits of its sha256.")
+    sha256: str = Field(description="SHA-256 of the document bytes.")
+    name: str = Field(description="Where it came from: the path, the URL, or 'inline data'.")
+    media_type: str = Field(description="Type detected from the content, e.g. application/pdf or image/png.")
+    page_count: int = Field(description="Number of pages in the whole document.")
+    title: str | None = Field(default=None, description="Title from the document's metadata, if any.")
+    author: str | None = Field(default=None, description="Author from the metadata, if any.")
+    subject: str | None = Field(default=None, description="Subject from the metadata, if any.")
+    creator: str | None = Field(default=None, description="Application that created the document, if recorded.")
+    producer: str | None = Field(default=None, description="Application that produced the PDF, if recorded.")
+    created: str | None = Field(default=None, description="Creation date as recorded (PDF date format).")
+    modified: str | None = Field(default=None, description="Modification date as recorded (PDF date format).")
+
+
+class PageContent(BaseModel):
+    page: int = Field(description="Page number, 1-based.")
+    method: Method = Field(
+        description="How the text was obtained: 'text_layer' (embedded PDF text), 'ocr' (recognised from the "
+        "page image), 'vlm' (transcribed by a vision-language model)."
+    )
+    confidence: float = Field(
+        description="0..1. 1.0 for a clean text layer; mean recognition confidence for OCR/VLM pages."
+    )
+    width: float = Field(description="Page width as displayed, in `unit`.")
+    height: float = Field(description="Page height as displayed, in `unit`.")
+    unit: Literal["pt", "px"] = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
+    content: str = Field(description="The page's content in reading order, in the requested format.")
+    complete: bool = Field(
+        default=True, description="False when this page's content was cut by the output budget (see next_cursor)."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Anything about this page the reader should know.")
+
+
+class ReadDocumentResult(BaseModel):
+    document: DocumentInfo = Field(description="What was read.")
+    format: Literal["markdown", "text"] = Field(description="Format of every page's `content`.")
+    pages: list[PageContent] = Field(description="The pages returned, in order.")
+    methods: dict[str, int] = Field(description="How many of the returned pages each method produced.")
+    truncated: bool = Field(
+        description="True when the selection was not returned in full (output budget or page limit). "
+        "Nothing is dropped silently: call again with `cursor` set to `next_cursor` to get the rest."
+    )
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` (with the same source, pages and format) to continue."
+    )
+    continuation: str | None = Field(default=None, description="In words: what was cut and how to get it.")
+    warnings: list[str] = Field(default_factory=list, description="Document-level notes.")
+
+    def combined(self) -> str:
+        """All returned pages as one string, with page markers, for people and agents."""
+        parts = []
+        for page in self.pages:
+            marker = f"<!-- page {page.page} -->" if self.format == "markdown" else f"[page {page.page}]"
+            parts.append(f"{marker}\n{page.content}" if page.content else marker)
+        text = "\n\n".join(parts)
+        if self.continuation:
+            text += f"\n\n[{self.continuation}]"
+        return text

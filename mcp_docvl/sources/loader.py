@@ -1,0 +1,50 @@
+"""Dispatch a source string to the right reader and describe the result."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from mcp_docvl.config import Settings
+from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.sources.files import read_local_file
+from mcp_docvl.sources.inline import decode_inline, looks_inline
+from mcp_docvl.sources.media import sniff_media_type
+from mcp_docvl.sources.urls import fetch_url
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document's bytes and what we know about where they came from."""
+
+    data: bytes
+    media_type: str
+    sha256: str
+    # What to call it in messages and results: the path, the URL, or "inline data".
+    name: str
+    origin: str  # "file" | "url" | "inline"
+
+    @property
+    def doc_id(self) -> str:
+        """Stable short id: same bytes, same id, wherever they came from."""
+        return self.sha256[:16]
+
+
+def load_source(spec: str, settings: Settings) -> Source:
+    """Read `spec` (path, file:// or http(s) URL, data: URI or base64) within the limits of `settings`."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InvalidArgument(
+            "No source was given.",
+            "Pass a file path, an http(s) URL, or the document as a data: URI / base64 string.",
+        )
+    spec = spec.strip()
+    lowered = spec[:16].lower()
+    if lowered.startswith(("http://", "https://")):
+        data, name, origin = fetch_url(spec, settings), spec, "url"
+    elif looks_inline(spec):
+        data, name, origin = decode_inline(spec, settings), "inline data", "inline"
+    else:
+        path = read_local_file(spec, settings)
+        data, name, origin = path.read_bytes(), str(path), "file"
+    media_type = sniff_media_type(data)
+    return Source(data=data, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(), name=name, origin=origin)
