@@ -1,9 +1,15 @@
-"""The interface every engine implements, so tools never care which one runs."""
+"""The interfaces engines implement, so tools never care which one runs.
+
+Every engine transcribes pages (`Engine`). Generative engines (vision-language models, local or remote) also
+answer free-form prompts over page images (`GenerativeEngine.generate`); the tools build their prompts for
+answers, tables and fields on that one primitive, so a new model only has to implement `generate`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -23,7 +29,15 @@ class PageTranscript:
     markdown: str | None = None
 
 
+@runtime_checkable
 class Engine(Protocol):
     name: str
 
     def transcribe_page(self, image: Image.Image) -> PageTranscript: ...
+
+
+@runtime_checkable
+class GenerativeEngine(Engine, Protocol):
+    def generate(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512) -> str:
+        """The model's reply to `prompt` about `images` (in order), as plain text."""
+        ...
