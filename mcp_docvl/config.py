@@ -73,6 +73,35 @@ class Settings:
     # Which engine recognises pages without a usable text layer.
     engine: str = "ocr"
 
+    # -- vision-language engines (`transformers`, `openai`) ----------------------------------------------------
+    # Hugging Face model id or local directory for `transformers`; the served model name for `openai`.
+    vlm_model: str = "nvidia/Llama-3.1-Nemotron-Nano-VL-8B-V1"
+    # "auto" (cuda when present, else cpu), "cpu", "cuda", "cuda:1"...
+    vlm_device: str = "auto"
+    # "auto" (bfloat16 on GPU, float32 on CPU), "bfloat16", "float16", "float32".
+    vlm_dtype: str = "auto"
+    # Tiles per page image (the Nemotron processor adds a thumbnail tile when it uses more than one).
+    vlm_max_tiles: int = 12
+    # The model's context window; multi-page prompts are fitted into it (fewer tiles, then fewer pages).
+    vlm_context_tokens: int = 16384
+    # Tokens one page transcription may generate.
+    vlm_max_new_tokens: int = 4096
+    # Concurrent requests sharing one forward pass, requests allowed to wait, seconds one request may take.
+    vlm_max_batch: int = 8
+    vlm_queue_size: int = 32
+    vlm_timeout: float = 300.0
+    # Vision-embedding cache: memory bound, and a directory for a persistent copy (None: memory only).
+    vlm_cache_mb: int = 2048
+    vlm_cache_dir: Path | None = None
+    # Static KV cache + torch.compile for decoding (None: on for CUDA, off for CPU).
+    vlm_compile: bool | None = None
+    # `openai` engine: server base URL (ending in /v1), key, and how to treat the server.
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_api_key: str | None = None
+    openai_timeout: float = 120.0
+    openai_max_retries: int = 3
+    openai_concurrency: int = 4
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         settings = cls(
@@ -84,6 +113,24 @@ class Settings:
             max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
             engine=os.environ.get("DOCVL_ENGINE", cls.engine),
+            vlm_model=os.environ.get("DOCVL_VLM_MODEL", cls.vlm_model),
+            vlm_device=os.environ.get("DOCVL_VLM_DEVICE", cls.vlm_device),
+            vlm_dtype=os.environ.get("DOCVL_VLM_DTYPE", cls.vlm_dtype),
+            vlm_max_tiles=_env_int("DOCVL_VLM_MAX_TILES", cls.vlm_max_tiles),
+            vlm_context_tokens=_env_int("DOCVL_VLM_CONTEXT_TOKENS", cls.vlm_context_tokens),
+            vlm_max_new_tokens=_env_int("DOCVL_VLM_MAX_NEW_TOKENS", cls.vlm_max_new_tokens),
+            vlm_max_batch=_env_int("DOCVL_VLM_MAX_BATCH", cls.vlm_max_batch),
+            vlm_queue_size=_env_int("DOCVL_VLM_QUEUE_SIZE", cls.vlm_queue_size),
+            vlm_timeout=_env_float("DOCVL_VLM_TIMEOUT", cls.vlm_timeout),
+            vlm_cache_mb=_env_int("DOCVL_VLM_CACHE_MB", cls.vlm_cache_mb),
+            vlm_cache_dir=Path(os.environ["DOCVL_VLM_CACHE_DIR"]) if os.environ.get("DOCVL_VLM_CACHE_DIR") else None,
+            vlm_compile=_env_bool("DOCVL_VLM_COMPILE", False) if os.environ.get("DOCVL_VLM_COMPILE") else None,
+            openai_base_url=os.environ.get("DOCVL_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+            or cls.openai_base_url,
+            openai_api_key=os.environ.get("DOCVL_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY"),
+            openai_timeout=_env_float("DOCVL_OPENAI_TIMEOUT", cls.openai_timeout),
+            openai_max_retries=_env_int("DOCVL_OPENAI_MAX_RETRIES", cls.openai_max_retries),
+            openai_concurrency=_env_int("DOCVL_OPENAI_CONCURRENCY", cls.openai_concurrency),
         )
         for key, value in overrides.items():
             if value is None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
-from mcp_docvl.documents.model import Page, Word
+from mcp_docvl.documents.model import Block, Page, Word
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
@@ -63,6 +63,9 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
     page = Page(number=number, width=width, height=height, unit=unit, method=method,
                 confidence=round(transcript.confidence, 3), lines=lines, warnings=warnings)
     page.blocks = make_blocks(reading_order(lines))
+    if transcript.markdown is not None and not words:
+        # A VLM wrote the page's structure itself; it has no word boxes, so the page is one block.
+        page.blocks = [Block(kind="paragraph", lines=[], bbox=(0.0, 0.0, width, height), markdown=transcript.markdown)]
     if not words and transcript.markdown is None:
         warnings.append("No text was found on this page.")
     return page

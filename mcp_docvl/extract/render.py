@@ -36,7 +36,8 @@ def _escape(text: str) -> str:
 
 def render_block(block: Block, fmt: Format) -> str:
     if block.markdown is not None:
-        return block.markdown if fmt == "markdown" else block.text
+        # Blocks written by a VLM have markdown but no lines: their text is the markdown itself.
+        return block.markdown if fmt == "markdown" else (block.text or block.markdown)
     text = join_lines([line.text for line in block.lines])
     if block.kind == "heading":
         return f"{'#' * max(1, min(block.level, 6))} {text}" if fmt == "markdown" else text

@@ -1,0 +1,456 @@
+"""The resident local VLM: a Hugging Face vision-language model loaded once and shared by every tool call.
+
+Default model: Llama Nemotron Nano VL (remote code, InternVL-style: 512 px tiles up to 12 + thumbnail, 256 tokens
+a tile). Any `AutoModelForImageTextToText` model (Idefics3/SmolVLM, Llava, Qwen2.5-VL, Granite-Docling...) loads
+by id or local directory too.
+
+The engine splits each request into the two stages the model has: the vision encoder + projector turn each page
+image into embeddings (cached per image, model and tile settings), then the language model decodes from the
+prompt's embeddings with the image tokens filled in. That split is what lets a second question on a page skip the
+encoder, and lets concurrent requests share one batched decode (see `scheduler.py`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from mcp_docvl.config import Settings
+from mcp_docvl.engines.base import PageTranscript
+from mcp_docvl.engines.scheduler import BatchScheduler, Request
+from mcp_docvl.engines.vision_cache import EncodedImage, VisionCache, cache_key, image_digest
+from mcp_docvl.errors import EngineError, InvalidArgument, LimitExceeded
+
+log = logging.getLogger(__name__)
+
+TRANSCRIBE_PROMPT = (
+    "Transcribe this document page into Markdown, in reading order. Keep headings, paragraphs and lists; write "
+    "tables as Markdown tables; transcribe text exactly, without commentary. Output only the transcription."
+)
+# Tile budgets tried, largest first, when a multi-page prompt must shrink to fit the context.
+_TILE_STEPS = (12, 9, 6, 4, 2, 1)
+# Side of one tile for models whose processor has no tiling of its own: the page is scaled to tiles x tile^2 pixels.
+_TILE_PX = 512
+
+
+@dataclass
+class Generation:
+    """A reply and what had to give way to produce it (pages at fewer tiles, pages left out)."""
+
+    text: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _GenerateJob:
+    prompt: str
+    images: list[Image.Image]
+    max_new_tokens: int
+
+
+@dataclass
+class _EncodeJob:
+    images: list[Image.Image]
+
+
+@dataclass
+class _Prepared:
+    """One request ready for the language model: token ids, image features in order, notes for the caller."""
+
+    ids: list[int]
+    features: list[Any]
+    extras: list[dict[str, Any]]
+    max_new_tokens: int
+    notes: list[str]
+
+
+def _resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError(f"DOCVL_VLM_DEVICE={name!r} but no CUDA GPU is visible.", "Use 'cpu' or 'auto'.")
+    return name
+
+
+def _resolve_dtype(name: str, device: str):
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    dtypes = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
+              "float32": torch.float32, "fp32": torch.float32}
+    if name not in dtypes:
+        raise InvalidArgument(f"Unknown dtype {name!r}.", f"Use one of: auto, {', '.join(dtypes)}.")
+    return dtypes[name]
+
+
+class _HFAdapter:
+    """Any `AutoModelForImageTextToText` model: encoder via `get_image_features`, decoder via `generate`."""
+
+    def __init__(self, model, processor) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.placeholder = processor.image_token
+        self.image_token_id = self.tokenizer.convert_tokens_to_ids(self.placeholder)
+        image_processor = processor.image_processor
+        # Idefics3 / SmolVLM / Granite-Docling cut the page into tiles of `max_image_size` themselves.
+        self._own_tiling = getattr(image_processor, "max_image_size", None)
+        forward = inspect.signature(model.forward).parameters
+        self._forward_args = set(forward)
+        self._feature_args = set(inspect.signature(model.get_image_features).parameters)
+
+    @property
+    def lm(self):
+        return self.model
+
+    def tile_settings(self, tiles: int) -> str:
+        return f"hf:{tiles}:{_TILE_PX}"
+
+    def process(self, image: Image.Image, tiles: int) -> tuple[list[int], dict[str, Any], int]:
+        """Token ids of the image's block in the prompt and the processor outputs for the encoder (cheap, CPU)."""
+        image = image.convert("RGB")
+        kwargs: dict[str, Any] = {}
+        if self._own_tiling:
+            tile = self._own_tiling["longest_edge"]
+            aspect = min(image.width, image.height) / max(image.width, image.height)
+            n = 1
+            while (n + 1) * math.ceil((n + 1) * aspect) <= tiles:
+                n += 1
+            kwargs["size"] = {"longest_edge": n * tile}
+            used = n * math.ceil(n * aspect) + (1 if n > 1 else 0)
+        else:
+            scale = math.sqrt(tiles * _TILE_PX * _TILE_PX / (image.width * image.height))
+            if scale < 1:
+                image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                     Image.Resampling.BICUBIC)
+            used = tiles
+        out = self.processor(text=[self.placeholder], images=[image], return_tensors="pt",
+                             add_special_tokens=False, **kwargs)
+        ids = out["input_ids"][0].tolist()
+        return ids, {k: v for k, v in out.items() if k not in ("input_ids", "attention_mask")}, used
+
+    def encode(self, processed: dict[str, Any], device, dtype) -> tuple[Any, dict[str, Any]]:
+        import torch
+
+        inputs = {k: v.to(device) for k, v in processed.items() if k in self._feature_args}
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(dtype)
+        with torch.inference_mode():
+            out = self.model.get_image_features(**inputs)
+        feats = getattr(out, "pooler_output", out)
+        if isinstance(feats, list | tuple):
+            feats = torch.cat([f.reshape(-1, f.shape[-1]) for f in feats])
+        extras = {k: v for k, v in processed.items() if not k.startswith("pixel_") and k in self._forward_args}
+        return feats.reshape(-1, feats.shape[-1]).to("cpu"), extras
+
+    def chat_text(self, prompt: str, n_images: int) -> str:
+        content = [{"type": "image"} for _ in range(n_images)] + [{"type": "text", "text": prompt}]
+        return self.processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
+
+
+class _InternVLAdapter(_HFAdapter):
+    """Llama Nemotron Nano VL (remote code): `extract_feature` is encoder + pixel shuffle + projector.
+
+    Written from the model card and its modeling code; not exercised here (no weights can be downloaded).
+    """
+
+    def __init__(self, model, tokenizer, image_processor) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.placeholder = "<image>"
+        context_id = getattr(model, "img_context_token_id", None)
+        self.image_token_id = context_id if context_id is not None else tokenizer.convert_tokens_to_ids("<image>")
+        model.img_context_token_id = self.image_token_id
+        self.tokens_per_tile = getattr(model, "num_image_token", 256)
+        self._own_tiling = None
+
+    @property
+    def lm(self):
+        return self.model.language_model
+
+    def tile_settings(self, tiles: int) -> str:
+        return f"internvl:{tiles}"
+
+    def process(self, image: Image.Image, tiles: int) -> tuple[list[int], dict[str, Any], int]:
+        for name in ("max_num_tiles", "max_num", "max_dynamic_patch"):
+            if hasattr(self.image_processor, name):
+                setattr(self.image_processor, name, tiles)
+        out = self.image_processor(images=[image.convert("RGB")], return_tensors="pt")
+        pixel_values = out["pixel_values"]
+        used = int(pixel_values.shape[0])
+        text = "<img>" + self.tokenizer.convert_ids_to_tokens(self.image_token_id) * (used * self.tokens_per_tile)
+        ids = self.tokenizer(text + "</img>", add_special_tokens=False)["input_ids"]
+        return ids, {"pixel_values": pixel_values}, used
+
+    def encode(self, processed: dict[str, Any], device, dtype) -> tuple[Any, dict[str, Any]]:
+        import torch
+
+        with torch.inference_mode():
+            feats = self.model.extract_feature(processed["pixel_values"].to(device, dtype))
+        return feats.reshape(-1, feats.shape[-1]).to("cpu"), {}
+
+    def chat_text(self, prompt: str, n_images: int) -> str:
+        content = "".join("<image>\n" for _ in range(n_images)) + prompt
+        return self.tokenizer.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
+                                                  add_generation_prompt=True)
+
+
+def _stop_when_all_cancelled(requests: Sequence[Request]):
+    """A stopping criterion that ends a batch's decoding once every caller in it gave up (timeout, cancelled call)."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class StopWhenAllCancelled(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            done = all(r.cancelled.is_set() for r in requests)
+            return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+
+    return StopWhenAllCancelled()
+
+
+class TransformersEngine:
+    """`Engine` + `GenerativeEngine` on a local Hugging Face model; thread-safe, batched, with a vision cache."""
+
+    name = "transformers"
+
+    def __init__(self, settings: Settings | None = None, *, model: Any = None, processor: Any = None,
+                 model_id: str | None = None) -> None:
+        """Load lazily from `settings.vlm_model`, or wrap an already built `model` + `processor` (benchmarks)."""
+        self.settings = settings or Settings.from_env()
+        self.model_id = model_id or self.settings.vlm_model
+        self._adapter: _HFAdapter | None = None
+        self._load_lock = threading.Lock()
+        if model is not None:
+            self._adapter = _HFAdapter(model, processor)
+            self.device = str(model.device)
+            self.dtype = model.dtype
+        self.cache = VisionCache(max_bytes=self.settings.vlm_cache_mb * 1024 * 1024,
+                                 directory=self.settings.vlm_cache_dir)
+        # Images that went through the vision encoder (cache misses): what a cache test counts.
+        self.encoder_calls = 0
+        self._scheduler = BatchScheduler(self._run_batch, max_batch=self.settings.vlm_max_batch,
+                                         queue_size=self.settings.vlm_queue_size, timeout=self.settings.vlm_timeout)
+
+    # -- loading ----------------------------------------------------------------------------------------------
+
+    def _load(self) -> _HFAdapter:
+        if self._adapter is not None:
+            return self._adapter
+        with self._load_lock:
+            if self._adapter is None:
+                self._adapter = self._load_model()
+        return self._adapter
+
+    def _load_model(self) -> _HFAdapter:
+        try:
+            import torch  # noqa: F401
+            import transformers
+        except ImportError as exc:
+            raise EngineError("The transformers engine needs torch and transformers.",
+                              "pip install 'mcp-docvl[vlm]'") from exc
+        source = self.model_id
+        self.device = _resolve_device(self.settings.vlm_device)
+        self.dtype = _resolve_dtype(self.settings.vlm_dtype, self.device)
+        try:
+            config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=True)
+            remote_auto = (getattr(config, "auto_map", None) or {}).get("AutoModel")
+            if remote_auto and "ImageTextToText" not in str(config.architectures):
+                model = transformers.AutoModel.from_pretrained(source, dtype=self.dtype, trust_remote_code=True)
+                adapter = _InternVLAdapter(
+                    model.to(self.device).eval(),
+                    transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=True),
+                    transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=True),
+                )
+            else:
+                model = transformers.AutoModelForImageTextToText.from_pretrained(
+                    source, dtype=self.dtype, trust_remote_code=True)
+                processor = transformers.AutoProcessor.from_pretrained(source, trust_remote_code=True)
+                adapter = _HFAdapter(model.to(self.device).eval(), processor)
+        except (OSError, ValueError, KeyError) as exc:
+            local = Path(source).expanduser().exists()
+            raise EngineError(
+                f"Could not load the vision-language model {source!r} ({type(exc).__name__}: {exc}).",
+                "Point DOCVL_VLM_MODEL at a directory holding the model's files (config, weights, processor)."
+                if local else
+                f"Download it once with `hf download {source}` (or set DOCVL_VLM_MODEL to a local directory); "
+                "the server never downloads weights by itself when HF_HUB_OFFLINE=1.",
+            ) from exc
+        log.info("Loaded %s on %s (%s)", source, self.device, self.dtype)
+        return adapter
+
+    def warm(self) -> None:
+        """Load the model now and run one tiny request, so the first tool call pays for neither."""
+        self._load()
+        self.generate("Say OK.", [Image.new("RGB", (64, 64), "white")], max_new_tokens=2)
+
+    def close(self) -> None:
+        self._scheduler.close()
+
+    @property
+    def compile(self) -> bool:
+        wanted = self.settings.vlm_compile
+        return self.device.startswith("cuda") if wanted is None else wanted
+
+    # -- the public interface ---------------------------------------------------------------------------------
+
+    def transcribe_page(self, image: Image.Image) -> PageTranscript:
+        text = self.generate(TRANSCRIBE_PROMPT, [image], max_new_tokens=self.settings.vlm_max_new_tokens)
+        return PageTranscript(words=[], confidence=1.0, markdown=text.strip())
+
+    def generate(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512) -> str:
+        return self.generate_detailed(prompt, images, max_new_tokens).text
+
+    def generate_detailed(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512,
+                          timeout: float | None = None) -> Generation:
+        """As `generate`, and says what was dropped to fit the context (tiles per page, pages)."""
+        if max_new_tokens < 1:
+            raise InvalidArgument("max_new_tokens must be at least 1.", "Pass a positive number.")
+        self._load()
+        return self._scheduler.submit(_GenerateJob(prompt, list(images), max_new_tokens), timeout)
+
+    async def generate_async(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512,
+                             timeout: float | None = None) -> Generation:
+        """For asyncio callers: cancelling the awaiting task frees its queue slot."""
+        self._load()
+        return await self._scheduler.submit_async(_GenerateJob(prompt, list(images), max_new_tokens), timeout)
+
+    def encode_images(self, images: Sequence[Image.Image]) -> int:
+        """Run the vision encoder over `images` into the cache (warmup); returns how many were not cached yet."""
+        self._load()
+        return self._scheduler.submit(_EncodeJob(list(images)))
+
+    # -- the worker side (one thread: the scheduler's) ----------------------------------------------------------
+
+    def _encoded(self, image: Image.Image, tiles: int) -> EncodedImage:
+        adapter = self._adapter
+        key = cache_key(image_digest(image), self.model_id, adapter.tile_settings(tiles))
+        entry = self.cache.get(key)
+        if entry is None:
+            ids, processed, used = adapter.process(image, tiles)
+            features, extras = adapter.encode(processed, self.device, self.dtype)
+            self.encoder_calls += 1
+            n_image_tokens = sum(1 for i in ids if i == adapter.image_token_id)
+            if features.shape[0] != n_image_tokens:
+                raise EngineError(
+                    f"The model produced {features.shape[0]} image embeddings for {n_image_tokens} image tokens.",
+                    "The processor and the model disagree; load both from the same model directory.",
+                )
+            entry = EncodedImage(token_ids=ids, features=features, extras=extras, tiles=used)
+            self.cache.put(key, entry)
+        return entry
+
+    def _prepare(self, job: _GenerateJob) -> _Prepared:
+        adapter = self._adapter
+        tokenizer = adapter.tokenizer
+        budget = self.settings.vlm_context_tokens
+        notes: list[str] = []
+        images = list(job.images)
+        max_tiles = self.settings.vlm_max_tiles
+        steps = [max_tiles] + [t for t in _TILE_STEPS if t < max_tiles]
+        step = 0
+        while True:
+            text = adapter.chat_text(job.prompt, len(images))
+            pieces = text.split(adapter.placeholder)
+            text_ids = [tokenizer(piece, add_special_tokens=False)["input_ids"] for piece in pieces]
+            text_len = sum(len(t) for t in text_ids)
+            if text_len + job.max_new_tokens > budget:
+                raise LimitExceeded(
+                    f"The prompt ({text_len} tokens) and the answer ({job.max_new_tokens} tokens) do not fit the "
+                    f"model's {budget}-token context.", "Shorten the question or lower max_new_tokens.")
+            tiles = steps[step]
+            encoded = [self._encoded(image, tiles) for image in images]
+            total = text_len + sum(len(e.token_ids) for e in encoded) + job.max_new_tokens
+            if total <= budget:
+                break
+            if step + 1 < len(steps):
+                step += 1
+                continue
+            # At one tile a page and still too long: leave pages out from the end.
+            images.pop()
+        if steps[step] != max_tiles:
+            notes.append(f"Pages were read at up to {steps[step]} tiles each instead of {max_tiles} so that "
+                         f"{len(images)} page images fit the {budget}-token context.")
+        if len(images) < len(job.images):
+            dropped = len(job.images) - len(images)
+            notes.append(f"The last {dropped} of {len(job.images)} page images were left out to fit the "
+                         f"{budget}-token context; ask about them separately.")
+        ids: list[int] = list(text_ids[0])
+        for entry, piece in zip(encoded, text_ids[1:], strict=True):
+            ids += entry.token_ids + piece
+        return _Prepared(ids=ids, features=[e.features for e in encoded], extras=[e.extras for e in encoded],
+                         max_new_tokens=job.max_new_tokens, notes=notes)
+
+    def _run_batch(self, requests: Sequence[Request]) -> list[Any]:
+        results: list[Any] = [None] * len(requests)
+        generate: list[tuple[int, _Prepared]] = []
+        for index, request in enumerate(requests):
+            job = request.payload
+            try:
+                if isinstance(job, _EncodeJob):
+                    before = self.encoder_calls
+                    for image in job.images:
+                        self._encoded(image, self.settings.vlm_max_tiles)
+                    results[index] = self.encoder_calls - before
+                else:
+                    generate.append((index, self._prepare(job)))
+            except Exception as exc:
+                results[index] = exc
+        if generate:
+            texts = self._decode([p for _, p in generate], [requests[i] for i, _ in generate])
+            for (index, prepared), text in zip(generate, texts, strict=True):
+                results[index] = Generation(text=text, notes=prepared.notes)
+        return results
+
+    def _decode(self, batch: list[_Prepared], requests: Sequence[Request]) -> list[str]:
+        """One batched generate over left-padded prompt embeddings with the image features filled in."""
+        import torch
+
+        adapter = self._adapter
+        lm = adapter.lm
+        tokenizer = adapter.tokenizer
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        length = max(len(p.ids) for p in batch)
+        input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(batch), length), dtype=torch.long)
+        for row, prepared in enumerate(batch):
+            input_ids[row, length - len(prepared.ids):] = torch.tensor(prepared.ids)
+            attention_mask[row, length - len(prepared.ids):] = 1
+        input_ids = input_ids.to(self.device)
+        attention_mask = attention_mask.to(self.device)
+        extras: dict[str, Any] = {}
+        for prepared in batch:
+            for entry in prepared.extras:
+                for key, value in entry.items():
+                    extras.setdefault(key, []).append(value)
+        kwargs = {key: torch.cat(values).to(self.device) for key, values in extras.items()}
+        max_new = max(p.max_new_tokens for p in batch)
+        with torch.inference_mode():
+            embeds = lm.get_input_embeddings()(input_ids)
+            features = [f for p in batch for f in p.features]
+            if features:
+                mask = (input_ids == adapter.image_token_id).unsqueeze(-1).expand_as(embeds)
+                embeds = embeds.masked_scatter(mask, torch.cat(features).to(embeds.device, embeds.dtype))
+            if self.compile:
+                # A static KV cache makes decoding shape-stable, so transformers compiles it (CUDA graphs).
+                kwargs["cache_implementation"] = "static"
+            output = lm.generate(input_ids=input_ids, inputs_embeds=embeds, attention_mask=attention_mask,
+                                 max_new_tokens=max_new, do_sample=False,
+                                 stopping_criteria=[_stop_when_all_cancelled(requests)], **kwargs)
+        new_tokens = output[:, length:]
+        texts = []
+        for row, prepared in enumerate(batch):
+            tokens = new_tokens[row, :prepared.max_new_tokens].tolist()
+            texts.append(tokenizer.decode(tokens, skip_special_tokens=True))
+        return texts

@@ -1,0 +1,144 @@
+"""The `transformers` engine on a tiny random Idefics3 model built here and loaded through the real loading path."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+
+import pytest
+from PIL import Image, ImageDraw
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from mcp_docvl.config import Settings  # noqa: E402
+from mcp_docvl.engines import create_engine  # noqa: E402
+from mcp_docvl.engines.random_model import save_random_model  # noqa: E402
+from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine  # noqa: E402
+from mcp_docvl.errors import EngineError  # noqa: E402
+from mcp_docvl.reader import read_document  # noqa: E402
+from mcp_docvl.warmup import warmup  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline():
+    # Nothing in these tests may reach the Hub: a missing local file must fail, not download.
+    old = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    yield
+    if old is None:
+        os.environ.pop("HF_HUB_OFFLINE", None)
+    else:
+        os.environ["HF_HUB_OFFLINE"] = old
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return save_random_model(tmp_path_factory.mktemp("tiny-vlm"))
+
+
+def page_image(text: str = "Invoice 42", size=(180, 240)) -> Image.Image:
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((12, 12), text, fill="black")
+    draw.rectangle((12, 60, 160, 120), outline="black")
+    return image
+
+
+def make_engine(model_dir, **overrides) -> TransformersEngine:
+    settings = Settings.from_env(engine="transformers", vlm_model=str(model_dir), vlm_max_new_tokens=16, **overrides)
+    engine = create_engine(settings)
+    assert isinstance(engine, TransformersEngine)
+    return engine
+
+
+def test_read_document_returns_the_generated_text_and_the_cache_skips_the_encoder(model_dir, tmp_path):
+    path = tmp_path / "scan.png"
+    page_image().save(path)
+    engine = make_engine(model_dir, roots=[tmp_path])
+    result = read_document(str(path), settings=engine.settings, engine=engine)
+    assert engine.encoder_calls == 1
+    # An engine with a cold cache, fed the same pixels, must write the same text.
+    reference = make_engine(model_dir)
+    expected = reference.generate(TRANSCRIBE_PROMPT, [Image.open(path).convert("RGB")], max_new_tokens=16).strip()
+    assert expected
+    assert result.pages[0].method == "vlm"
+    assert result.pages[0].content == expected
+    # A second question on the same page: answered from cached embeddings, encoder untouched, same as uncached.
+    question = "What is the invoice number?"
+    cached = engine.generate(question, [Image.open(path).convert("RGB")], max_new_tokens=8)
+    assert engine.encoder_calls == 1
+    assert engine.cache.hits >= 1
+    assert cached == reference.generate(question, [Image.open(path).convert("RGB")], max_new_tokens=8)
+    # Text output of a VLM page is its markdown, not an empty string.
+    text = read_document(str(path), format="text", settings=engine.settings, engine=engine)
+    assert text.pages[0].content == expected
+
+
+def test_concurrent_requests_are_batched_and_answer_as_alone(model_dir):
+    engine = make_engine(model_dir, vlm_max_batch=4)
+    pages = [page_image(f"Page {i}", size=(160 + 40 * i, 220)) for i in range(4)]
+    prompts = [f"Question {i}: what does it say?" * (i + 1) for i in range(4)]
+    alone = [engine.generate(p, [img], max_new_tokens=6) for p, img in zip(prompts, pages, strict=True)]
+    sizes: list[int] = []
+    run_batch = engine._scheduler._run_batch
+
+    def counting(batch):
+        sizes.append(len(batch))
+        return run_batch(batch)
+
+    engine._scheduler._run_batch = counting
+    engine._scheduler.batch_window = 0.5
+    with cf.ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda a: engine.generate(a[0], [a[1]], max_new_tokens=6), zip(prompts, pages)))
+    assert max(sizes) > 1, sizes
+    # Left padding must not change any answer (greedy decoding).
+    assert together == alone
+
+
+def test_multi_page_prompt_fits_the_context_and_says_what_gave_way(model_dir):
+    engine = make_engine(model_dir, vlm_context_tokens=400)
+    pages = [page_image(f"Page {i}", size=(200, 260)) for i in range(3)]
+    full = engine.generate_detailed("Compare the pages.", pages[:1], max_new_tokens=8)
+    assert full.notes == []
+    squeezed = engine.generate_detailed("Compare the pages.", pages, max_new_tokens=8)
+    assert any("tiles each instead of 12" in note for note in squeezed.notes), squeezed.notes
+    tight = make_engine(model_dir, vlm_context_tokens=150)
+    dropped = tight.generate_detailed("Compare the pages.", pages, max_new_tokens=8)
+    assert any("left out" in note for note in dropped.notes), dropped.notes
+
+
+def test_disk_cache_and_warmup_serve_a_new_process(model_dir, tmp_path):
+    path = tmp_path / "static.png"
+    page_image("Static").save(path)
+    settings = dict(roots=[tmp_path], vlm_cache_dir=tmp_path / "cache")
+    first = make_engine(model_dir, **settings)
+    result = warmup(str(path), settings=first.settings, engine=first)
+    assert (result.pages, result.encoded) == (1, 1)
+    assert warmup(str(path), settings=first.settings, engine=first).encoded == 0
+    # A fresh engine (a new server process) finds the embeddings on disk.
+    second = make_engine(model_dir, **settings)
+    answer = read_document(str(path), settings=second.settings, engine=second)
+    assert second.encoder_calls == 0
+    assert answer.pages[0].content == first.transcribe_page(Image.open(path).convert("RGB")).markdown
+
+
+def test_missing_model_is_a_clear_error_and_nothing_is_downloaded(tmp_path):
+    engine = make_engine(tmp_path / "no-such-model")
+    with pytest.raises(EngineError) as info:
+        engine.generate("Hi", [page_image()])
+    assert "DOCVL_VLM_MODEL" in str(info.value)
+    hub = make_engine("nobody/not-a-real-model-xyz")
+    with pytest.raises(EngineError) as info:
+        hub.generate("Hi", [page_image()])
+    assert "hf download" in str(info.value)
+
+
+def test_bench_runs_on_cpu_with_the_tiny_model(capsys):
+    from tools.bench_gpu import main
+
+    main(["--device", "cpu", "--tiny", "--tokens", "8", "--batch-sizes", "1,2"])
+    out = capsys.readouterr().out
+    assert "batch-1 decode" in out
+    assert "pages/s" in out
+    assert "cached second question" in out
