@@ -62,7 +62,7 @@ class PdfDocument:
                 w, h = page.get_size()
                 area = 0.0
                 for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
-                    left, bottom, right, top = obj.get_pos()
+                    left, bottom, right, top = obj.get_bounds()
                     area += max(0.0, right - left) * max(0.0, top - bottom)
                 return min(1.0, area / max(w * h, 1.0))
             finally:
