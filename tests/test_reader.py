@@ -122,7 +122,7 @@ def test_multipage_tiff(settings: Settings, tmp_path: Path):
 
 def test_encrypted_pdf_needs_its_password(settings: Settings):
     path = str(eval_dir("realworld-pdfs") / "password-example.pdf")
-    with pytest.raises(PasswordRequired, match="encrypted. Pass its `password`"):
+    with pytest.raises(PasswordRequired, match=r"encrypted\. Pass its `password`"):
         read_document(path, settings=settings)
     with pytest.raises(PasswordRequired, match="wrong"):
         read_document(path, password="nope", settings=settings)

@@ -43,7 +43,7 @@ def test_symlink_escaping_root_is_refused(tmp_path: Path):
 
 def test_missing_file_and_directory(tmp_path: Path):
     settings = Settings.from_env(roots=[tmp_path])
-    with pytest.raises(SourceNotFound, match="No file at 'nope.pdf'"):
+    with pytest.raises(SourceNotFound, match=r"No file at 'nope\.pdf'"):
         load_source("nope.pdf", settings)
     (tmp_path / "dir").mkdir()
     with pytest.raises(InvalidArgument, match="is a directory"):

@@ -202,7 +202,7 @@ def _text_rotation(textpage: pdfium.PdfTextPage, n: int, space: np.ndarray) -> i
         angle = pdfium_c.FPDFText_GetCharAngle(textpage, i)
         if angle < 0:
             continue
-        votes[int(round(math.degrees(angle) / 90.0)) % 4 * 90] += 1
+        votes[round(math.degrees(angle) / 90.0) % 4 * 90] += 1
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > 0 else 0
 
