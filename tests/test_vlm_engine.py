@@ -8,28 +8,18 @@ import os
 import pytest
 from PIL import Image, ImageDraw
 
+# Before transformers (and huggingface_hub, which reads it once) is imported: nothing here may reach the Hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from mcp_docvl.config import Settings  # noqa: E402
-from mcp_docvl.engines import create_engine  # noqa: E402
-from mcp_docvl.engines.random_model import save_random_model  # noqa: E402
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine  # noqa: E402
-from mcp_docvl.errors import EngineError  # noqa: E402
-from mcp_docvl.reader import read_document  # noqa: E402
-from mcp_docvl.warmup import warmup  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def offline():
-    # Nothing in these tests may reach the Hub: a missing local file must fail, not download.
-    old = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    yield
-    if old is None:
-        os.environ.pop("HF_HUB_OFFLINE", None)
-    else:
-        os.environ["HF_HUB_OFFLINE"] = old
+from mcp_docvl.config import Settings
+from mcp_docvl.engines import create_engine
+from mcp_docvl.engines.random_model import save_random_model
+from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
+from mcp_docvl.errors import EngineError, LimitExceeded
+from mcp_docvl.reader import read_document
+from mcp_docvl.warmup import warmup
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +80,7 @@ def test_concurrent_requests_are_batched_and_answer_as_alone(model_dir):
     engine._scheduler._run_batch = counting
     engine._scheduler.batch_window = 0.5
     with cf.ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda a: engine.generate(a[0], [a[1]], max_new_tokens=6), zip(prompts, pages)))
+        together = list(pool.map(lambda p, img: engine.generate(p, [img], max_new_tokens=6), prompts, pages))
     assert max(sizes) > 1, sizes
     # Left padding must not change any answer (greedy decoding).
     assert together == alone
@@ -103,9 +93,11 @@ def test_multi_page_prompt_fits_the_context_and_says_what_gave_way(model_dir):
     assert full.notes == []
     squeezed = engine.generate_detailed("Compare the pages.", pages, max_new_tokens=8)
     assert any("tiles each instead of 12" in note for note in squeezed.notes), squeezed.notes
-    tight = make_engine(model_dir, vlm_context_tokens=150)
+    tight = make_engine(model_dir, vlm_context_tokens=100)
     dropped = tight.generate_detailed("Compare the pages.", pages, max_new_tokens=8)
-    assert any("left out" in note for note in dropped.notes), dropped.notes
+    assert any("The last 1 of 3 page images were left out" in note for note in dropped.notes), dropped.notes
+    with pytest.raises(LimitExceeded):
+        make_engine(model_dir, vlm_context_tokens=60).generate_detailed("Compare the pages.", pages, max_new_tokens=8)
 
 
 def test_disk_cache_and_warmup_serve_a_new_process(model_dir, tmp_path):

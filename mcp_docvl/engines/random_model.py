@@ -39,11 +39,12 @@ class ModelShape:
     # Longest page edge before tiling: 4 tiles of 512 px give 3x4 = 12 tiles for a portrait page, + thumbnail.
     longest_edge: int
     max_positions: int
+    init: float = 0.02
 
 
 TINY = ModelShape(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128, vocab=512, vision_hidden=32,
                   vision_layers=2, vision_heads=2, vision_intermediate=64, patch=8, tile=64, longest_edge=128,
-                  max_positions=4096)
+                  max_positions=4096, init=0.5)
 # Llama-3.1-8B + ViT-H/16 (CRadioV2-H has the ViT-H shape: 1280 wide, 32 layers, 16 heads, MLP 5120).
 NEMOTRON_NANO_VL_8B = ModelShape(hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, vocab=128256,
                                  vision_hidden=1280, vision_layers=32, vision_heads=16, vision_intermediate=5120,
@@ -54,7 +55,13 @@ def build_processor(shape: ModelShape):
     """An Idefics3 processor with a byte-level BPE tokenizer built by the `tokenizers` library."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import Idefics3Processor, PreTrainedTokenizerFast
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+    try:  # the torchvision backend is several times faster on 2048 px pages; PIL serves where it is missing
+        import torchvision  # noqa: F401
+        from transformers.models.idefics3.image_processing_idefics3 import Idefics3ImageProcessor
+    except ImportError:
+        from transformers.models.idefics3.image_processing_pil_idefics3 import (
+            Idefics3ImageProcessorPil as Idefics3ImageProcessor,
+        )
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {token: index for index, token in enumerate(_SPECIAL + sorted(alphabet))}
@@ -64,7 +71,7 @@ def build_processor(shape: ModelShape):
     tok.add_special_tokens(_SPECIAL)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|eos|>",
                                         pad_token="<|pad|>", padding_side="left")
-    image_processor = Idefics3ImageProcessorPil(size={"longest_edge": shape.longest_edge},
+    image_processor = Idefics3ImageProcessor(size={"longest_edge": shape.longest_edge},
                                                 max_image_size={"longest_edge": shape.tile})
     seq_len = (shape.tile // shape.patch) ** 2 // 4
     return Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=seq_len,
@@ -78,16 +85,19 @@ def build_config(shape: ModelShape, processor):
     config = Idefics3Config(
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         scale_factor=2,
+        # Wider than the default 0.02 so that a tiny random model's greedy output depends on its input.
+        initializer_range=shape.init,
         tie_word_embeddings=False,
         vision_config={"hidden_size": shape.vision_hidden, "num_hidden_layers": shape.vision_layers,
                        "num_attention_heads": shape.vision_heads, "intermediate_size": shape.vision_intermediate,
-                       "patch_size": shape.patch, "image_size": shape.tile},
+                       "patch_size": shape.patch, "image_size": shape.tile, "initializer_range": shape.init},
         text_config={"model_type": "llama", "hidden_size": shape.hidden, "num_hidden_layers": shape.layers,
                      "num_attention_heads": shape.heads, "num_key_value_heads": shape.kv_heads,
                      "intermediate_size": shape.intermediate, "vocab_size": shape.vocab,
                      "max_position_embeddings": shape.max_positions, "rope_theta": 500000.0,
                      "pad_token_id": tokenizer.pad_token_id, "bos_token_id": tokenizer.bos_token_id,
-                     "eos_token_id": tokenizer.eos_token_id, "tie_word_embeddings": False},
+                     "eos_token_id": tokenizer.eos_token_id, "tie_word_embeddings": False,
+                     "initializer_range": shape.init},
     )
     return config
 

@@ -9,6 +9,7 @@ queue answers at once with a "busy, retry after N s" error instead of letting ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -110,11 +111,8 @@ class BatchScheduler:
     def cancel(self, request: Request) -> None:
         """Give up on `request`: it leaves the queue now, or its batch may stop early once all its members gave up."""
         request.cancelled.set()
-        with self._cond:
-            try:
-                self._queue.remove(request)
-            except ValueError:
-                pass
+        with self._cond, contextlib.suppress(ValueError):
+            self._queue.remove(request)
         request.future.cancel()
 
     def retry_after(self) -> float:

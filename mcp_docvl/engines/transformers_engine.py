@@ -12,6 +12,7 @@ encoder, and lets concurrent requests share one batched decode (see `scheduler.p
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import math
@@ -50,26 +51,30 @@ class Generation:
 
 
 @dataclass
-class _GenerateJob:
-    prompt: str
-    images: list[Image.Image]
-    max_new_tokens: int
+class _ImageInput:
+    """One page image of a request: cached embeddings, or processor outputs the worker still has to encode."""
+
+    key: str
+    token_ids: list[int]
+    tiles: int
+    entry: EncodedImage | None = None
+    processed: dict[str, Any] | None = None
 
 
 @dataclass
 class _EncodeJob:
-    images: list[Image.Image]
+    images: list[_ImageInput]
 
 
 @dataclass
 class _Prepared:
-    """One request ready for the language model: token ids, image features in order, notes for the caller."""
+    """One request ready for the language model: prompt token ids, its images in order, notes for the caller."""
 
     ids: list[int]
-    features: list[Any]
-    extras: list[dict[str, Any]]
+    images: list[_ImageInput]
     max_new_tokens: int
     notes: list[str]
+    encoded: list[EncodedImage] = field(default_factory=list)
 
 
 def _resolve_device(name: str) -> str:
@@ -318,79 +323,95 @@ class TransformersEngine:
         if max_new_tokens < 1:
             raise InvalidArgument("max_new_tokens must be at least 1.", "Pass a positive number.")
         self._load()
-        return self._scheduler.submit(_GenerateJob(prompt, list(images), max_new_tokens), timeout)
+        # Image preprocessing runs here, in the caller's thread, so concurrent callers use every core.
+        return self._scheduler.submit(self._plan(prompt, images, max_new_tokens), timeout)
 
     async def generate_async(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512,
                              timeout: float | None = None) -> Generation:
         """For asyncio callers: cancelling the awaiting task frees its queue slot."""
         self._load()
-        return await self._scheduler.submit_async(_GenerateJob(prompt, list(images), max_new_tokens), timeout)
+        prepared = await asyncio.to_thread(self._plan, prompt, images, max_new_tokens)
+        return await self._scheduler.submit_async(prepared, timeout)
 
     def encode_images(self, images: Sequence[Image.Image]) -> int:
         """Run the vision encoder over `images` into the cache (warmup); returns how many were not cached yet."""
         self._load()
-        return self._scheduler.submit(_EncodeJob(list(images)))
+        tiles = self.settings.vlm_max_tiles
+        return self._scheduler.submit(_EncodeJob([self._image_input(image, tiles) for image in images]))
 
     # -- the worker side (one thread: the scheduler's) ----------------------------------------------------------
 
-    def _encoded(self, image: Image.Image, tiles: int) -> EncodedImage:
+    def _image_input(self, image: Image.Image, tiles: int) -> _ImageInput:
+        """The cached embeddings of `image`, or its processor outputs ready for the encoder (CPU work only)."""
         adapter = self._adapter
         key = cache_key(image_digest(image), self.model_id, adapter.tile_settings(tiles))
         entry = self.cache.get(key)
-        if entry is None:
-            ids, processed, used = adapter.process(image, tiles)
-            features, extras = adapter.encode(processed, self.device, self.dtype)
-            self.encoder_calls += 1
-            n_image_tokens = sum(1 for i in ids if i == adapter.image_token_id)
-            if features.shape[0] != n_image_tokens:
-                raise EngineError(
-                    f"The model produced {features.shape[0]} image embeddings for {n_image_tokens} image tokens.",
-                    "The processor and the model disagree; load both from the same model directory.",
-                )
-            entry = EncodedImage(token_ids=ids, features=features, extras=extras, tiles=used)
-            self.cache.put(key, entry)
+        if entry is not None:
+            return _ImageInput(key=key, token_ids=entry.token_ids, tiles=entry.tiles, entry=entry)
+        ids, processed, used = adapter.process(image, tiles)
+        return _ImageInput(key=key, token_ids=ids, tiles=used, processed=processed)
+
+    def _encoded(self, item: _ImageInput) -> EncodedImage:
+        """Run the vision encoder for `item` unless it is cached (worker thread: the model's only user)."""
+        entry = item.entry or self.cache.get(item.key, count=False)
+        if entry is not None:
+            return entry
+        adapter = self._adapter
+        features, extras = adapter.encode(item.processed, self.device, self.dtype)
+        self.encoder_calls += 1
+        n_image_tokens = sum(1 for i in item.token_ids if i == adapter.image_token_id)
+        if features.shape[0] != n_image_tokens:
+            raise EngineError(
+                f"The model produced {features.shape[0]} image embeddings for {n_image_tokens} image tokens.",
+                "The processor and the model disagree; load both from the same model directory.",
+            )
+        entry = EncodedImage(token_ids=item.token_ids, features=features, extras=extras, tiles=item.tiles)
+        self.cache.put(item.key, entry)
         return entry
 
-    def _prepare(self, job: _GenerateJob) -> _Prepared:
+    def _plan(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int) -> _Prepared:
+        """Token ids and image inputs of one request, fitted into the context (caller's thread: CPU work only)."""
         adapter = self._adapter
         tokenizer = adapter.tokenizer
         budget = self.settings.vlm_context_tokens
         notes: list[str] = []
-        images = list(job.images)
+        kept = list(images)
         max_tiles = self.settings.vlm_max_tiles
         steps = [max_tiles] + [t for t in _TILE_STEPS if t < max_tiles]
         step = 0
         while True:
-            text = adapter.chat_text(job.prompt, len(images))
+            text = adapter.chat_text(prompt, len(kept))
             pieces = text.split(adapter.placeholder)
             text_ids = [tokenizer(piece, add_special_tokens=False)["input_ids"] for piece in pieces]
             text_len = sum(len(t) for t in text_ids)
-            if text_len + job.max_new_tokens > budget:
+            if text_len + max_new_tokens > budget:
                 raise LimitExceeded(
-                    f"The prompt ({text_len} tokens) and the answer ({job.max_new_tokens} tokens) do not fit the "
+                    f"The prompt ({text_len} tokens) and the answer ({max_new_tokens} tokens) do not fit the "
                     f"model's {budget}-token context.", "Shorten the question or lower max_new_tokens.")
             tiles = steps[step]
-            encoded = [self._encoded(image, tiles) for image in images]
-            total = text_len + sum(len(e.token_ids) for e in encoded) + job.max_new_tokens
+            inputs = [self._image_input(image, tiles) for image in kept]
+            total = text_len + sum(len(item.token_ids) for item in inputs) + max_new_tokens
             if total <= budget:
                 break
             if step + 1 < len(steps):
                 step += 1
                 continue
             # At one tile a page and still too long: leave pages out from the end.
-            images.pop()
+            if len(kept) <= 1:
+                raise LimitExceeded(
+                    f"Not even one page image fits the model's {budget}-token context beside the prompt and a "
+                    f"{max_new_tokens}-token answer.", "Shorten the question or lower max_new_tokens.")
+            kept.pop()
         if steps[step] != max_tiles:
             notes.append(f"Pages were read at up to {steps[step]} tiles each instead of {max_tiles} so that "
-                         f"{len(images)} page images fit the {budget}-token context.")
-        if len(images) < len(job.images):
-            dropped = len(job.images) - len(images)
-            notes.append(f"The last {dropped} of {len(job.images)} page images were left out to fit the "
-                         f"{budget}-token context; ask about them separately.")
+                         f"{len(kept)} page images fit the {budget}-token context.")
+        if len(kept) < len(images):
+            notes.append(f"The last {len(images) - len(kept)} of {len(images)} page images were left out to fit "
+                         f"the {budget}-token context; ask about them separately.")
         ids: list[int] = list(text_ids[0])
-        for entry, piece in zip(encoded, text_ids[1:], strict=True):
-            ids += entry.token_ids + piece
-        return _Prepared(ids=ids, features=[e.features for e in encoded], extras=[e.extras for e in encoded],
-                         max_new_tokens=job.max_new_tokens, notes=notes)
+        for item, piece in zip(inputs, text_ids[1:], strict=True):
+            ids += item.token_ids + piece
+        return _Prepared(ids=ids, images=inputs, max_new_tokens=max_new_tokens, notes=notes)
 
     def _run_batch(self, requests: Sequence[Request]) -> list[Any]:
         results: list[Any] = [None] * len(requests)
@@ -400,11 +421,12 @@ class TransformersEngine:
             try:
                 if isinstance(job, _EncodeJob):
                     before = self.encoder_calls
-                    for image in job.images:
-                        self._encoded(image, self.settings.vlm_max_tiles)
+                    for item in job.images:
+                        self._encoded(item)
                     results[index] = self.encoder_calls - before
                 else:
-                    generate.append((index, self._prepare(job)))
+                    job.encoded = [self._encoded(item) for item in job.images]
+                    generate.append((index, job))
             except Exception as exc:
                 results[index] = exc
         if generate:
@@ -412,6 +434,21 @@ class TransformersEngine:
             for (index, prepared), text in zip(generate, texts, strict=True):
                 results[index] = Generation(text=text, notes=prepared.notes)
         return results
+
+    def _static_cache(self, lm, batch: int, tokens: int) -> dict[str, Any]:
+        """A static KV cache makes decoding shape-stable, so transformers compiles the step (CUDA graphs).
+
+        Its length is rounded up to a multiple of 1024 so requests of similar length reuse one compiled graph
+        instead of compiling again for every prompt length.
+        """
+        from transformers import StaticCache
+
+        size = -(-tokens // 1024) * 1024
+        name = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+        try:
+            return {name: StaticCache(config=lm.config, max_cache_len=size)}
+        except TypeError:  # another transformers version: let generate size the cache itself
+            return {"cache_implementation": "static"}
 
     def _decode(self, batch: list[_Prepared], requests: Sequence[Request]) -> list[str]:
         """One batched generate over left-padded prompt embeddings with the image features filled in."""
@@ -422,6 +459,11 @@ class TransformersEngine:
         tokenizer = adapter.tokenizer
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         length = max(len(p.ids) for p in batch)
+        rows = len(batch)
+        if self.compile:
+            # Compiled graphs are specialised on the batch size: pad to a power of two (repeating the last
+            # request) so a batch of 5 reuses the graph of 8 instead of compiling again mid-request.
+            batch = batch + [batch[-1]] * ((1 << (rows - 1).bit_length()) - rows)
         input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(batch), length), dtype=torch.long)
         for row, prepared in enumerate(batch):
@@ -431,26 +473,25 @@ class TransformersEngine:
         attention_mask = attention_mask.to(self.device)
         extras: dict[str, Any] = {}
         for prepared in batch:
-            for entry in prepared.extras:
-                for key, value in entry.items():
+            for entry in prepared.encoded:
+                for key, value in entry.extras.items():
                     extras.setdefault(key, []).append(value)
         kwargs = {key: torch.cat(values).to(self.device) for key, values in extras.items()}
         max_new = max(p.max_new_tokens for p in batch)
         with torch.inference_mode():
             embeds = lm.get_input_embeddings()(input_ids)
-            features = [f for p in batch for f in p.features]
+            features = [e.features for p in batch for e in p.encoded]
             if features:
                 mask = (input_ids == adapter.image_token_id).unsqueeze(-1).expand_as(embeds)
                 embeds = embeds.masked_scatter(mask, torch.cat(features).to(embeds.device, embeds.dtype))
             if self.compile:
-                # A static KV cache makes decoding shape-stable, so transformers compiles it (CUDA graphs).
-                kwargs["cache_implementation"] = "static"
+                kwargs.update(self._static_cache(lm, len(batch), length + max_new))
             output = lm.generate(input_ids=input_ids, inputs_embeds=embeds, attention_mask=attention_mask,
                                  max_new_tokens=max_new, do_sample=False,
                                  stopping_criteria=[_stop_when_all_cancelled(requests)], **kwargs)
         new_tokens = output[:, length:]
         texts = []
-        for row, prepared in enumerate(batch):
+        for row, prepared in enumerate(batch[:rows]):
             tokens = new_tokens[row, :prepared.max_new_tokens].tolist()
             texts.append(tokenizer.decode(tokens, skip_special_tokens=True))
         return texts

@@ -64,19 +64,20 @@ class VisionCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> EncodedImage | None:
+    def get(self, key: str, count: bool = True) -> EncodedImage | None:
+        """The entry for `key` (from memory, else disk) or None; `count=False` keeps it out of the hit counts."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
-                self.hits += 1
+                self.hits += count
                 return entry
         entry = self._load(key)
         with self._lock:
             if entry is None:
-                self.misses += 1
+                self.misses += count
                 return None
-            self.hits += 1
+            self.hits += count
         self._remember(key, entry)
         return entry
 
