@@ -17,6 +17,7 @@ import inspect
 import logging
 import math
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +246,10 @@ class TransformersEngine:
                                  directory=self.settings.vlm_cache_dir)
         # Images that went through the vision encoder (cache misses): what a cache test counts.
         self.encoder_calls = 0
+        # Seconds the worker spent in the vision encoder and in generate (prefill + decode): where time goes.
+        self.timings = {"encode_s": 0.0, "generate_s": 0.0}
+        # The static KV cache in use, by (batch rows, length): reused across calls so compiled graphs stay valid.
+        self._kv_cache: tuple[tuple[int, int], Any] | None = None
         self._scheduler = BatchScheduler(self._run_batch, max_batch=self.settings.vlm_max_batch,
                                          queue_size=self.settings.vlm_queue_size, timeout=self.settings.vlm_timeout)
 
@@ -357,7 +362,9 @@ class TransformersEngine:
         if entry is not None:
             return entry
         adapter = self._adapter
+        started = time.perf_counter()
         features, extras = adapter.encode(item.processed, self.device, self.dtype)
+        self.timings["encode_s"] += time.perf_counter() - started
         self.encoder_calls += 1
         n_image_tokens = sum(1 for i in item.token_ids if i == adapter.image_token_id)
         if features.shape[0] != n_image_tokens:
@@ -438,17 +445,33 @@ class TransformersEngine:
     def _static_cache(self, lm, batch: int, tokens: int) -> dict[str, Any]:
         """A static KV cache makes decoding shape-stable, so transformers compiles the step (CUDA graphs).
 
-        Its length is rounded up to a multiple of 1024 so requests of similar length reuse one compiled graph
-        instead of compiling again for every prompt length.
+        Its length is rounded up to a multiple of 1024 so requests of similar length share one compiled graph, and
+        the same cache object is reset and reused while the shape holds: CUDA graphs are recorded against its
+        buffers. Only one is kept (a large batch's cache is tens of GB).
         """
+        import torch
         from transformers import StaticCache
 
         size = -(-tokens // 1024) * 1024
         name = "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+        if self._kv_cache is not None and self._kv_cache[0] == (batch, size):
+            cache = self._kv_cache[1]
+            cache.reset()
+            return {name: cache}
+        self._kv_cache = None
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        dynamo = torch._dynamo.config
+        # One graph per (batch, length) bucket: allow more of them than dynamo's default before it gives up.
+        for limit in ("recompile_limit", "cache_size_limit"):
+            if hasattr(dynamo, limit):
+                setattr(dynamo, limit, max(getattr(dynamo, limit), 64))
         try:
-            return {name: StaticCache(config=lm.config, max_cache_len=size)}
+            cache = StaticCache(config=lm.config, max_cache_len=size)
         except TypeError:  # another transformers version: let generate size the cache itself
             return {"cache_implementation": "static"}
+        self._kv_cache = ((batch, size), cache)
+        return {name: cache}
 
     def _decode(self, batch: list[_Prepared], requests: Sequence[Request]) -> list[str]:
         """One batched generate over left-padded prompt embeddings with the image features filled in."""
@@ -486,10 +509,12 @@ class TransformersEngine:
                 embeds = embeds.masked_scatter(mask, torch.cat(features).to(embeds.device, embeds.dtype))
             if self.compile:
                 kwargs.update(self._static_cache(lm, len(batch), length + max_new))
+            started = time.perf_counter()
             output = lm.generate(input_ids=input_ids, inputs_embeds=embeds, attention_mask=attention_mask,
                                  max_new_tokens=max_new, do_sample=False,
                                  stopping_criteria=[_stop_when_all_cancelled(requests)], **kwargs)
-        new_tokens = output[:, length:]
+        new_tokens = output[:, length:].cpu()
+        self.timings["generate_s"] += time.perf_counter() - started
         texts = []
         for row, prepared in enumerate(batch[:rows]):
             tokens = new_tokens[row, :prepared.max_new_tokens].tolist()
