@@ -90,7 +90,8 @@ class Settings:
     vlm_max_batch: int = 8
     vlm_queue_size: int = 32
     vlm_timeout: float = 300.0
-    # Vision-embedding cache: memory bound, and a directory for a persistent copy (None: memory only).
+    # Vision-embedding cache: memory bound (on the model's device, so GPU memory on a GPU; a 13-tile page of
+    # Nemotron Nano VL takes 27 MB), and a directory for a persistent copy (None: memory only).
     vlm_cache_mb: int = 2048
     vlm_cache_dir: Path | None = None
     # Static KV cache + torch.compile for decoding (None: on for CUDA, off for CPU).

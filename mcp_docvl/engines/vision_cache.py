@@ -39,7 +39,7 @@ class EncodedImage:
     """What the language model needs from one image: its token block and the embeddings for its image tokens.
 
     `extras` holds small per-image tensors some models need beside the embeddings (e.g. Qwen's grid sizes).
-    Tensors are kept on the CPU in the cache and moved to the model's device when used.
+    Tensors stay on the model's device in memory; files on disk hold CPU copies, moved to the device when used.
     """
 
     token_ids: list[int]
