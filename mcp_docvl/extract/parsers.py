@@ -48,10 +48,15 @@ _MONTHS = {
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 
 # Numeric dates: year first (ISO and Asian order) or day/month first; separators / - . and spaces around them.
-_YMD = re.compile(r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s?(?P<s>[-/.])\s?(?P<m>\d{1,2})\s?(?P=s)\s?(?P<d>\d{1,2})(?!\d)")
+# A year may run straight into a time of day ("14/03/20185:57PM"): OCR drops the space between them.
+_YMD = re.compile(r"(?<![\w.])(?P<y>(?:19|20)\d{2})(?P<s>[-/.])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})(?!\d)")
 _DMY = re.compile(
-    r"(?<![\d.])(?P<a>\d{1,2})\s?(?P<s>[-/.])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<y>(?:19|20)?\d{2})(?![\d.])"
+    r"(?<![\w.])(?P<a>\d{1,2})(?P<s>[-/.])(?P<b>\d{1,2})(?P=s)"
+    r"(?P<y>(?:19|20)\d{2}(?=\d{1,2}:\d\d)|(?:19|20)?\d{2}(?![\d.]\d|\d))"
 )
+# Digits only, as tills print them: 27032018 (day first) or 20180304 (year first).
+_COMPACT = re.compile(r"(?<![\w.])(?:(?P<y1>(?:19|20)\d{2})(?P<m1>[01]\d)(?P<d1>[0-3]\d)|(?P<d2>[0-3]\d)(?P<m2>[01]\d)"
+                      r"(?P<y2>(?:19|20)\d{2}))(?![\w.])")
 # Dates with a month name: "05 Mar 2018", "5-MAR-18", "March 5, 2018", "Mar 05 2018".
 _D_MON_Y = re.compile(
     rf"(?<![\w])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*(?P<mon>{_MONTH_RE})\.?[\s\-/.,]*(?P<y>(?:19|20)?\d{{2}})(?!\d)",
@@ -92,6 +97,11 @@ def find_dates(text: str, day_first: bool = True) -> list[Match]:
         add(m, _make_date(int(m["y"]), _MONTHS[m["mon"].lower()], int(m["d"])))
     for m in _YMD.finditer(text):
         add(m, _make_date(int(m["y"]), int(m["m"]), int(m["d"])))
+    for m in _COMPACT.finditer(text):
+        if m["y1"]:
+            add(m, _make_date(int(m["y1"]), int(m["m1"]), int(m["d1"])))
+        else:
+            add(m, _make_date(int(m["y2"]), int(m["m2"]), int(m["d2"])))
     for m in _DMY.finditer(text):
         a, b, y = int(m["a"]), int(m["b"]), int(m["y"])
         if m["s"] == "." and len(m["y"]) == 2 and a > 12 and b > 12:
@@ -107,9 +117,12 @@ _CURRENCY = (r"(?:RM|MYR|USD|EUR|GBP|SGD|AUD|CAD|CHF|JPY|CNY|INR|IDR|THB|PHP|HKD
 _AMOUNT = re.compile(
     rf"(?<![\w.,])(?P<neg>-)?(?P<cur1>{_CURRENCY})?\s?(?P<neg2>-)?"
     r"(?P<num>\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
-    rf"(?:\s?(?P<cur2>{_CURRENCY}))?(?![\w]|[.,]\d)",
+    rf"(?:\s?(?P<cur2>{_CURRENCY}))?(?![\w%]|[.,]\d)",
     re.IGNORECASE,
 )
+
+
+_LOST_POINT = re.compile(rf"(?P<cur>{_CURRENCY})?\s?(?P<int>\d{{1,5}}) (?P<dec>\d{{2}})", re.IGNORECASE)
 
 
 def find_amounts(text: str, need_decimals: bool = False) -> list[Match]:
@@ -119,6 +132,13 @@ def find_amounts(text: str, need_decimals: bool = False) -> list[Match]:
     (quantities, item codes) are skipped: on receipts and invoices money is printed with cents.
     """
     out: list[Match] = []
+    if need_decimals:
+        # OCR often loses the decimal point of a lone amount ("RM 64 13"): read it back when nothing else is there.
+        lone = _LOST_POINT.fullmatch(text.strip())
+        if lone:
+            value = Decimal(f"{lone['int']}.{lone['dec']}")
+            return [Match(value, text.index(lone.group(0).strip()), len(text), lone.group(0).strip(),
+                          lone["cur"].upper() if lone["cur"] else None)]
     for m in _AMOUNT.finditer(text):
         number = m["num"]
         currency = m["cur1"] or m["cur2"]
