@@ -1,7 +1,5 @@
 """The MCP surface: tools, routes and lifespan. It only adapts; the work happens in the library."""
 
-from __future__ import annotations
-
 import functools
 import logging
 import threading
