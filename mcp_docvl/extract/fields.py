@@ -411,6 +411,8 @@ def _rule_for(name: str, spec: dict) -> str | None:
     description = str(spec.get("description", "")).lower()
     if spec.get("type") == "array" or "array" in _types(spec):
         return "items" if re.search(r"item|line|product|article", words) else None
+    if re.search(r"\b(?:rate|percent\w*|ratio)\b", words):
+        return None  # "VAT rate" is a percentage found by its label, not the tax amount
     if re.search(r"\b(?:total|amount due|grand|balance)\b", words):
         return "total"
     if re.search(r"\b(?:tax|gst|vat|sst)\b", words):
@@ -440,6 +442,10 @@ def _labels(name: str, spec: dict) -> list[str]:
         if not label:
             continue
         out.add(label)
+        # "VAT rate" is printed "VAT 10%": the subject alone is a label too.
+        head = re.sub(r"\s+(?:rate|percent\w*|number|no|amount|value|code|id)$", "", label)
+        if head and head != label:
+            out.add(head)
         for word, short in (("number", "no"), ("number", "#"), ("identifier", "id"), ("phone", "tel"),
                             ("telephone", "tel"), ("reference", "ref")):
             if word in label:
