@@ -80,7 +80,8 @@ _REGISTRATION = re.compile(r"^\W*(?:\(?\s*(?:co\.?\s*)?(?:reg\w*|roc|no|company)
 # Where an address block ends: contact lines, tax ids, document titles, dates.
 _ADDRESS_END = re.compile(
     r"\b(?:tel|fax|phone|ph|h/?p|mobile|telephone|gst|sst|vat|reg\w*|invoice|receipt|cashier|doc\w*|bill|"
-    r"email|e-mail|www|http|website|date|time|order|table|member|no\s*\.?\s*:)\b|@|\bt\s*:",
+    r"email|e-mail|www|http|website|date|time|order|table|member|guest|check|no\s*\.?\s*:)\b|@|\bt\s*:|"
+    r"invoice|receipt",
     re.IGNORECASE,
 )
 _ADDRESS_WORDS = re.compile(
@@ -323,6 +324,9 @@ def _find_company(pages: list[Page]) -> _Found | None:
     return _Found(text, page, union_bbox(boxes), text, confidence * line.confidence)
 
 
+# A company registration line ("CO.REG: 933109-X", "BR No.: 0195932-X", "Company No 20965"), OCR slips included.
+_COMPANY_ID = re.compile(r"\b(?:co\.?\s*r\w{1,2}g|reg(?:istration)?\s*no|roc|br\s*no|company\s*no|co\.?\s*no)\b",
+                         re.IGNORECASE)
 _LEGAL_ONLY = re.compile(r"\W*(?:sdn\.?\s*bhd|bhd|berhad|ltd|limited|inc|llc|gmbh|pte\.?\s*ltd)\W*", re.IGNORECASE)
 _LEGAL_START = re.compile(r"\W*(?:co\b|company|sdn|bhd|berhad|ltd|limited|inc|llc|gmbh|pte)", re.IGNORECASE)
 _ID_IN_NAME = re.compile(r"\(\s*(?:co\.?\s*)?(?:reg\w*\.?\s*)?(?:no\.?\s*)?:?\s*[a-z]{0,3}\d[\w\s-]*\)", re.IGNORECASE)
@@ -350,7 +354,8 @@ def _find_address(pages: list[Page]) -> _Found | None:
             break  # a blank band ends the block
         if not block:
             # Before the block starts: skip the company's registration number, a wrapped name, a date.
-            if _REGISTRATION.match(text) or parsers.find_dates(text) or _ADDRESS_END.search(text):
+            if _REGISTRATION.match(text) or parsers.find_dates(text) or _ADDRESS_END.search(text) \
+                    or _COMPANY_ID.search(text):
                 continue
             if not (_ADDRESS_WORDS.search(text) or re.search(r"\d", text)):
                 continue
