@@ -1,4 +1,5 @@
-"""Command line: `mcp-docvl serve` (the MCP server) and `mcp-docvl read SOURCE` (the library, no MCP)."""
+"""Command line: `mcp-docvl serve` (the MCP server), `mcp-docvl read SOURCE` (the library, no MCP) and
+`mcp-docvl warmup SOURCE` (precompute a static document's vision embeddings)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", action="append", metavar="DIR",
                         help="Directory whose files may be read (repeatable). Default: the current directory "
                              "(serve), any local path you name (read). Also DOCVL_ROOTS.")
-    parser.add_argument("--engine", help="Recognition engine for pages without text: ocr (default).")
+    parser.add_argument("--engine", help="Recognition engine for pages without text: ocr (default), transformers "
+                                         "(a local vision-language model) or openai (an OpenAI-compatible server). "
+                                         "Also DOCVL_ENGINE.")
+    parser.add_argument("--model", help="Vision-language model: a Hugging Face id or local directory (transformers), "
+                                        "the served model name (openai). Also DOCVL_VLM_MODEL.")
     parser.add_argument("--max-bytes", type=int, help="Largest document accepted, in bytes (default 100 MiB).")
     parser.add_argument("--allow-private-urls", action="store_true", default=None,
                         help="Allow URL sources on private, loopback and link-local addresses.")
@@ -26,7 +31,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None) -> Settings:
     roots = [Path(r) for r in args.root] if args.root else default_roots
     return Settings.from_env(roots=roots, engine=args.engine, max_bytes=args.max_bytes,
-                             allow_private_urls=args.allow_private_urls)
+                             allow_private_urls=args.allow_private_urls, vlm_model=args.model,
+                             vlm_cache_dir=getattr(args, "cache_dir", None))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -59,6 +65,22 @@ def _cmd_read(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from mcp_docvl.errors import InvalidArgument
+    from mcp_docvl.warmup import warmup
+
+    if args.engine is None:
+        args.engine = "transformers"
+    settings = _settings(args, default_roots=[Path.cwd(), Path(Path.cwd().anchor)])
+    if settings.vlm_cache_dir is None:
+        raise InvalidArgument("Warmup needs a cache directory: embeddings kept in memory vanish when it exits.",
+                              "Pass --cache-dir DIR (or set DOCVL_VLM_CACHE_DIR), and give the server the same.")
+    result = warmup(args.source, pages=args.pages, password=args.password, settings=settings)
+    print(f"{result.pages} pages: {result.encoded} encoded now, {result.pages - result.encoded} were cached already "
+          f"(in {settings.vlm_cache_dir})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-docvl", description="MCP server for agentic document access.")
     parser.add_argument("--version", action="version", version=f"mcp-docvl {__version__}")
@@ -81,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--cursor", help="Continue a cut output.")
     read.add_argument("--json", action="store_true", help="Print the full structured result as JSON.")
     read.set_defaults(func=_cmd_read)
+
+    warm = sub.add_parser("warmup", help="Precompute vision embeddings of a static document (transformers engine).")
+    warm.add_argument("source", help="Path, http(s) URL, or data: URI.")
+    _add_common(warm)
+    warm.add_argument("--pages", help='Pages, e.g. "1-3,7" (default: all).')
+    warm.add_argument("--password", help="Password of an encrypted PDF.")
+    warm.add_argument("--cache-dir", type=Path, help="Where embeddings are stored (also DOCVL_VLM_CACHE_DIR); "
+                                                     "serve with the same setting.")
+    warm.set_defaults(func=_cmd_warmup)
     return parser
 
 
