@@ -76,6 +76,8 @@ class Settings:
     # -- vision-language engines (`transformers`, `openai`) ----------------------------------------------------
     # Hugging Face model id or local directory for `transformers`; the served model name for `openai`.
     vlm_model: str = "nvidia/Llama-3.1-Nemotron-Nano-VL-8B-V1"
+    # Run the model repository's own Python code (Nemotron Nano VL needs it); off for models transformers knows.
+    vlm_trust_remote_code: bool = True
     # "auto" (cuda when present, else cpu), "cpu", "cuda", "cuda:1"...
     vlm_device: str = "auto"
     # "auto" (bfloat16 on GPU, float32 on CPU), "bfloat16", "float16", "float32".
@@ -115,6 +117,7 @@ class Settings:
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
             engine=os.environ.get("DOCVL_ENGINE", cls.engine),
             vlm_model=os.environ.get("DOCVL_VLM_MODEL", cls.vlm_model),
+            vlm_trust_remote_code=_env_bool("DOCVL_VLM_TRUST_REMOTE_CODE", cls.vlm_trust_remote_code),
             vlm_device=os.environ.get("DOCVL_VLM_DEVICE", cls.vlm_device),
             vlm_dtype=os.environ.get("DOCVL_VLM_DTYPE", cls.vlm_dtype),
             vlm_max_tiles=_env_int("DOCVL_VLM_MAX_TILES", cls.vlm_max_tiles),

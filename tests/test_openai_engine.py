@@ -67,6 +67,12 @@ def _images(message: dict) -> list[Image.Image]:
 @contextmanager
 def chat_server(chat: Chat) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/v1/models":
+                _reply(self, 200, json.dumps({"object": "list", "data": [{"id": "tiny", "object": "model"}]}).encode())
+            else:
+                _reply(self, 404, b'{"error": "not found"}')
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length))
@@ -209,3 +215,14 @@ def test_requests_in_flight_stay_under_the_concurrency_limit(local_model):
             answers = list(pool.map(lambda _: engine.generate("Hi", [page_image()]), range(6)))
     assert answers == ["ok"] * 6
     assert chat.peak == 2
+
+
+def test_warm_checks_the_server_serves_the_model(local_model):
+    with chat_server(Chat(model=local_model)) as url:
+        remote(url).warm()
+        with pytest.raises(EngineError) as info:
+            create_engine(Settings.from_env(engine="openai", openai_base_url=url, vlm_model="other")).warm()
+        assert "does not serve 'other'" in str(info.value) and "tiny" in str(info.value)
+        with pytest.raises(EngineError) as info:
+            remote(url.removesuffix("/v1")).warm()
+        assert "404" in str(info.value) and "DOCVL_OPENAI_BASE_URL" in str(info.value)

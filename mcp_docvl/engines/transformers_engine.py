@@ -243,7 +243,9 @@ def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float =
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     groups = getattr(module, "num_key_value_groups", 1)
-    if query.shape[2] != 1 or groups == 1 or kwargs.get("position_bias") is not None or kwargs.get("softcap"):
+    # At batch 1 the repeated cache is small and transformers' path measured ~4% faster on an H100 (86 vs 82 tok/s).
+    single = query.shape[0] == 1
+    if single or query.shape[2] != 1 or groups == 1 or kwargs.get("position_bias") is not None or kwargs.get("softcap"):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       is_causal=is_causal, **kwargs)
     batch, heads, _, dim = query.shape
@@ -327,20 +329,21 @@ class TransformersEngine:
         source = self.model_id
         self.device = _resolve_device(self.settings.vlm_device)
         self.dtype = _resolve_dtype(self.settings.vlm_dtype, self.device)
+        remote = self.settings.vlm_trust_remote_code
         try:
-            config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=True)
+            config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=remote)
             remote_auto = (getattr(config, "auto_map", None) or {}).get("AutoModel")
             if remote_auto and "ImageTextToText" not in str(config.architectures):
-                model = transformers.AutoModel.from_pretrained(source, dtype=self.dtype, trust_remote_code=True)
+                model = transformers.AutoModel.from_pretrained(source, dtype=self.dtype, trust_remote_code=remote)
                 adapter = _InternVLAdapter(
                     model.to(self.device).eval(),
-                    transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=True),
-                    transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=True),
+                    transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=remote),
+                    transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=remote),
                 )
             else:
                 model = transformers.AutoModelForImageTextToText.from_pretrained(
-                    source, dtype=self.dtype, trust_remote_code=True)
-                processor = transformers.AutoProcessor.from_pretrained(source, trust_remote_code=True)
+                    source, dtype=self.dtype, trust_remote_code=remote)
+                processor = transformers.AutoProcessor.from_pretrained(source, trust_remote_code=remote)
                 adapter = _HFAdapter(model.to(self.device).eval(), processor)
         except (OSError, ValueError, KeyError) as exc:
             local = Path(source).expanduser().exists()
