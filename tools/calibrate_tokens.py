@@ -27,7 +27,8 @@ EVAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval"
 def dump(out: Path) -> None:
     settings = Settings.from_env(roots=["/"], cache_max_bytes=0)
     items = []
-    for pdf in sorted(glob.glob(str(EVAL / "icdar2013" / "*.pdf"))) + sorted(glob.glob(str(EVAL / "realworld-pdfs" / "*.pdf"))):
+    pdfs = [pdf for folder in ("icdar2013", "realworld-pdfs") for pdf in sorted((EVAL / folder).glob("*.pdf"))]
+    for pdf in pdfs:
         try:
             result = read_document(pdf, settings=settings, max_chars=10**7)
         except Exception:  # unreadable files (encrypted, empty) simply give no sample

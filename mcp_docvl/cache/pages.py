@@ -12,7 +12,13 @@ from typing import Any
 from PIL import Image
 
 from mcp_docvl.cache import open_cache
-from mcp_docvl.cache.codec import DECODE_ERRORS, page_from_bytes, page_to_bytes, transcript_from_bytes, transcript_to_bytes
+from mcp_docvl.cache.codec import (
+    DECODE_ERRORS,
+    page_from_bytes,
+    page_to_bytes,
+    transcript_from_bytes,
+    transcript_to_bytes,
+)
 from mcp_docvl.cache.keys import cache_key
 from mcp_docvl.cache.store import DiskCache
 from mcp_docvl.config import Settings

@@ -12,6 +12,7 @@ deleted until it is back under 90 % of it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -71,10 +72,9 @@ class DiskCache:
             log.warning("cache entry %s is corrupt or partial; deleting it and recomputing", path)
             _unlink(path)
             return None
-        try:
-            os.utime(path)  # recency for LRU eviction
-        except OSError:
-            pass  # evicted by another process meanwhile: the payload we read is still whole
+        # Recency for LRU eviction; the entry may have been evicted meanwhile, and the payload read is still whole.
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return payload
 
     def contains(self, key: str) -> bool:
