@@ -69,8 +69,11 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     settings = Settings.from_env(cache_dir=args.cache_dir)
     cache = DiskCache(cache_dir(settings), settings.cache_max_bytes)
     if args.action == "clear":
+        from mcp_docvl.cache.registry import DocumentRegistry
+
         removed = cache.clear()
-        print(f"removed {removed} entries from {cache.directory}")
+        forgotten = DocumentRegistry(cache).clear()
+        print(f"removed {removed} entries and {forgotten} document records from {cache.directory}")
         return 0
     stats = cache.stats()
     print(f"directory: {stats.directory}\nentries:   {stats.entries}\nsize:      {stats.bytes / 2**20:.1f} MiB "

@@ -119,7 +119,9 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
                     log.debug("progress notification failed", exc_info=True)
 
         try:
-            return await anyio.to_thread.run_sync(functools.partial(func, progress=progress, **kwargs))
+            # abandon_on_cancel: a cancelled call returns at once; the flag set below stops the thread at its next page.
+            return await anyio.to_thread.run_sync(functools.partial(func, progress=progress, **kwargs),
+                                                  abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             cancelled.set()
             raise

@@ -107,6 +107,13 @@ class DocumentRegistry:
         return Source(data=data, media_type=record.media_type, sha256=record.sha256, name=record.name,
                       origin=record.origin)
 
+    def clear(self) -> int:
+        """Forget every document; returns how many were recorded."""
+        files = self._record_files()
+        for path, _ in files:
+            path.unlink(missing_ok=True)
+        return len(files)
+
     def _write(self, record: DocumentRecord) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
         body = {k: v for k, v in asdict(record).items() if k != "opened_at"}
