@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from mcp_docvl.cache.pages import cached_page
+from mcp_docvl.cache.pages import cached_render
 from mcp_docvl.cache.registry import remember_document
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
@@ -13,7 +13,7 @@ from mcp_docvl.documents.model import Page, Word
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
-from mcp_docvl.extract.render import Format, render_blocks
+from mcp_docvl.extract.render import Format
 from mcp_docvl.models import DocumentInfo, PageContent, ReadDocumentResult
 from mcp_docvl.page_ranges import parse_pages
 from mcp_docvl.sources import Source, load_source
@@ -159,13 +159,16 @@ def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, bu
             continuation = (f"Output reached {limit_text}; pages {number}-{selected[-1]} were not read. "
                             "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
             break
-        page = cached_page(src.sha256, doc, number, engine, settings, extract_page)
-        content = render_blocks(page.blocks, fmt)
+        page = cached_render(src.sha256, doc, number, engine, settings, fmt, extract_page)
+        content = page.content
+        content_tokens = page.tokens
         if skip_chars:
             content = content[skip_chars:]
+            content_tokens = estimate_tokens(content)
         remaining = budget - used
         if max_tokens is not None:
-            remaining = min(remaining, max(1, chars_within(content, int(token_budget - used_tokens))))
+            tokens_left = int(token_budget - used_tokens)
+            remaining = min(remaining, max(1, chars_within(content, tokens_left, content_tokens)))
         complete = True
         if len(content) > remaining:
             cut = _cut_point(content, remaining)
@@ -176,12 +179,13 @@ def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, bu
                             f"{f', then pages up to {selected[-1]}' if number != selected[-1] else ''}). "
                             "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
             content = content[:cut]
+            content_tokens = estimate_tokens(content)
             complete = False
         out.append(PageContent(page=number, method=page.method, confidence=page.confidence, width=round(page.width, 2),
                                height=round(page.height, 2), unit=page.unit, content=content, complete=complete,
                                warnings=page.warnings))
         used += len(content)
-        used_tokens += estimate_tokens(content)
+        used_tokens += content_tokens
         skip_chars = 0
         if progress:
             progress(position + 1, len(selected))

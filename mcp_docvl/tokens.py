@@ -47,9 +47,10 @@ def estimate_tokens(text: str) -> int:
     return max(1, round(sum(c * f for c, f in zip(COEFFICIENTS, features(text), strict=True))))
 
 
-def chars_within(text: str, tokens: int) -> int:
-    """How many leading characters of `text` fit in `tokens`, at the text's own chars-per-token ratio."""
-    total = estimate_tokens(text)
+def chars_within(text: str, tokens: int, total: int | None = None) -> int:
+    """How many leading characters of `text` fit in `tokens`, at the text's own chars-per-token ratio
+    (`total`: the text's estimate, when already known)."""
+    total = estimate_tokens(text) if total is None else total
     if total <= tokens:
         return len(text)
     return max(0, int(len(text) * tokens / total))

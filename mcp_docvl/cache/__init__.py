@@ -26,27 +26,31 @@ from mcp_docvl.config import Settings
 
 def cache_dir(settings: Settings) -> Path:
     """Where the cache lives: the setting, else $DOCVL_CACHE_DIR, else the user cache dir."""
-    if settings.cache_dir is not None:
-        return Path(settings.cache_dir).expanduser().resolve()
-    if os.environ.get("DOCVL_CACHE_DIR"):
-        return Path(os.environ["DOCVL_CACHE_DIR"]).expanduser().resolve()
-    from platformdirs import user_cache_path
-
-    return user_cache_path("mcp-docvl", appauthor=False)
+    return _resolve(settings.cache_dir, os.environ.get("DOCVL_CACHE_DIR"))
 
 
 def open_cache(settings: Settings) -> DiskCache | None:
     """The cache `settings` describe, shared by every caller in the process; None when it is turned off."""
     if settings.cache_max_bytes <= 0:
         return None
-    return _shared(cache_dir(settings), settings.cache_max_bytes)
+    return _shared(settings.cache_dir, os.environ.get("DOCVL_CACHE_DIR"), settings.cache_max_bytes)
 
 
-# One object per directory and cap, so the byte count used for eviction is shared; bounded like every
-# in-memory cache here.
+def _resolve(setting: Path | None, env: str | None) -> Path:
+    if setting is not None:
+        return Path(setting).expanduser().resolve()
+    if env:
+        return Path(env).expanduser().resolve()
+    from platformdirs import user_cache_path
+
+    return user_cache_path("mcp-docvl", appauthor=False)
+
+
+# One object per directory and cap, so the byte count used for eviction is shared (and paths are resolved
+# once, not on every page); bounded like every in-memory cache here.
 @functools.lru_cache(maxsize=8)
-def _shared(directory: Path, max_bytes: int) -> DiskCache:
-    return DiskCache(directory, max_bytes)
+def _shared(setting: Path | None, env: str | None, max_bytes: int) -> DiskCache:
+    return DiskCache(_resolve(setting, env), max_bytes)
 
 
 __all__ = ["CacheStats", "DiskCache", "cache_dir", "cache_key", "open_cache"]

@@ -1,19 +1,23 @@
-"""The page stages through the cache: built pages, and underneath them the engine's transcripts.
+"""The page stages through the cache: rendered pages, built pages, and underneath them the engine's transcripts.
 
-The built page (blocks in reading order) is the stage `read_document` needs; the OCR transcript is cached
-separately because it is by far the dearest part and survives a change of layout settings.
+`read_document` needs a page's rendering (stage "render", per format); other tools need the built page with
+its words and boxes (stage "page"); the OCR transcript (stage "ocr") is cached on its own because it is by far
+the dearest part to recompute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from PIL import Image
 
 from mcp_docvl.cache import open_cache
 from mcp_docvl.cache.codec import (
     DECODE_ERRORS,
+    dumps_json,
+    loads_json,
     page_from_bytes,
     page_to_bytes,
     transcript_from_bytes,
@@ -25,6 +29,8 @@ from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document
 from mcp_docvl.documents.model import Page
 from mcp_docvl.engines import Engine, PageTranscript, create_engine
+from mcp_docvl.extract.render import Format, render_blocks
+from mcp_docvl.tokens import estimate_tokens
 
 PageBuilder = Callable[[Document, int, "Engine | None", Settings], Page]
 
@@ -58,6 +64,43 @@ def cached_page(doc_sha256: str, doc: Document, number: int, engine: Engine | No
     page = build(doc, number, transcriber, settings)
     cache.put(key, page_to_bytes(page))
     return page
+
+
+@dataclass(slots=True)
+class RenderedPage:
+    """A page as a tool returns it: its content in one format, with what is said about it."""
+
+    number: int
+    width: float
+    height: float
+    unit: Literal["pt", "px"]
+    method: str
+    confidence: float
+    content: str
+    # Estimated tokens of the whole `content`.
+    tokens: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def cached_render(doc_sha256: str, doc: Document, number: int, engine: Engine | None, settings: Settings,
+                  fmt: Format, build: PageBuilder) -> RenderedPage:
+    """Page `number` rendered as `fmt`. The rendering is cached on top of the page itself because decoding a
+    page's words costs more than the read that needs only its text."""
+    cache = open_cache(settings)
+    key = cache_key(doc_sha256, "render", number, {**engine_config(engine, settings), "format": fmt})
+    if cache is not None and (data := cache.get(key)) is not None:
+        try:
+            return RenderedPage(**loads_json(data))
+        except DECODE_ERRORS:
+            cache.delete(key)
+    page = cached_page(doc_sha256, doc, number, engine, settings, build)
+    content = render_blocks(page.blocks, fmt)
+    rendered = RenderedPage(number=page.number, width=page.width, height=page.height, unit=page.unit,
+                            method=page.method, confidence=page.confidence, content=content,
+                            tokens=estimate_tokens(content), warnings=list(page.warnings))
+    if cache is not None:
+        cache.put(key, dumps_json({name: getattr(rendered, name) for name in RenderedPage.__slots__}))
+    return rendered
 
 
 class _CachedTranscriber:
