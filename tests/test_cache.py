@@ -198,3 +198,19 @@ def test_cache_off_still_reads(settings: Settings):
     result = read_document(str(RESOURCES / "sample.pdf"), settings=settings)
     assert result.pages[0].content.startswith("# Quarterly Report")
     assert not (settings.cache_dir / "entries").exists()
+
+
+def test_page_and_transcript_codecs_round_trip(settings: Settings, ocr: OcrEngine):
+    from mcp_docvl.cache.codec import page_from_bytes, page_to_bytes, transcript_from_bytes, transcript_to_bytes
+    from mcp_docvl.documents import open_document
+    from mcp_docvl.reader import extract_page
+
+    data = (RESOURCES / "sample.pdf").read_bytes()
+    doc = open_document(data, "application/pdf")
+    try:
+        page = extract_page(doc, 1, ocr, settings)
+    finally:
+        doc.close()
+    assert page.blocks and page_from_bytes(page_to_bytes(page)) == page
+    transcript = ocr.transcribe_page(open_document((RESOURCES / "scan.png").read_bytes(), "image/png").render(0))
+    assert transcript.words and transcript_from_bytes(transcript_to_bytes(transcript)) == transcript

@@ -34,11 +34,13 @@ def _unword(raw: list) -> Word:
 
 
 def _line(line: Line) -> dict:
-    return {"w": [_word(w) for w in line.words], "b": list(line.bbox), "r": line.row_segments}
+    return {"w": [_word(w) for w in line.words], "b": list(line.bbox), "s": line.size, "bo": line.bold,
+            "r": line.row_segments}
 
 
 def _unline(raw: dict) -> Line:
-    return Line(words=[_unword(w) for w in raw["w"]], bbox=tuple(raw["b"]), row_segments=raw["r"])
+    return Line(words=[_unword(w) for w in raw["w"]], bbox=tuple(raw["b"]), size=raw["s"], bold=raw["bo"],
+                row_segments=raw["r"])
 
 
 def page_to_bytes(page: Page) -> bytes:
