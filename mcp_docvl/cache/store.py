@@ -94,7 +94,10 @@ class DiskCache:
         path = self._path(key)
         blob = _HEADER.pack(_MAGIC, len(data), hashlib.sha256(data).digest()) + data
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():
+                # Entries hold document content: only the owner may read the cache.
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as f:
