@@ -21,12 +21,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-bytes", type=int, help="Largest document accepted, in bytes (default 100 MiB).")
     parser.add_argument("--allow-private-urls", action="store_true", default=None,
                         help="Allow URL sources on private, loopback and link-local addresses.")
+    parser.add_argument("--cache-dir", type=Path, help="Where pages, OCR results and images are cached "
+                                                       "(default: DOCVL_CACHE_DIR, else the user cache dir).")
+    parser.add_argument("--cache-max-bytes", type=int, help="Size cap of the cache (default 2 GiB; 0 turns it off).")
 
 
 def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None) -> Settings:
     roots = [Path(r) for r in args.root] if args.root else default_roots
     return Settings.from_env(roots=roots, engine=args.engine, max_bytes=args.max_bytes,
-                             allow_private_urls=args.allow_private_urls)
+                             allow_private_urls=args.allow_private_urls, cache_dir=args.cache_dir,
+                             cache_max_bytes=args.cache_max_bytes)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -59,6 +63,24 @@ def _cmd_read(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from mcp_docvl.cache import DiskCache, cache_dir
+
+    settings = Settings.from_env(cache_dir=args.cache_dir)
+    cache = DiskCache(cache_dir(settings), settings.cache_max_bytes)
+    if args.action == "clear":
+        from mcp_docvl.cache.registry import DocumentRegistry
+
+        removed = cache.clear()
+        forgotten = DocumentRegistry(cache).clear()
+        print(f"removed {removed} entries and {forgotten} document records from {cache.directory}")
+        return 0
+    stats = cache.stats()
+    print(f"directory: {stats.directory}\nentries:   {stats.entries}\nsize:      {stats.bytes / 2**20:.1f} MiB "
+          f"of {stats.max_bytes / 2**20:.0f} MiB")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-docvl", description="MCP server for agentic document access.")
     parser.add_argument("--version", action="version", version=f"mcp-docvl {__version__}")
@@ -81,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--cursor", help="Continue a cut output.")
     read.add_argument("--json", action="store_true", help="Print the full structured result as JSON.")
     read.set_defaults(func=_cmd_read)
+
+    cache = sub.add_parser("cache", help="Show or empty the page cache.")
+    cache.add_argument("action", choices=["stats", "clear"])
+    cache.add_argument("--cache-dir", type=Path, help="Cache directory (default: DOCVL_CACHE_DIR, else the user "
+                                                      "cache dir).")
+    cache.set_defaults(func=_cmd_cache)
     return parser
 
 

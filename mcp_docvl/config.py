@@ -72,6 +72,11 @@ class Settings:
     max_page_pixels: int = 40_000_000
     # Which engine recognises pages without a usable text layer.
     engine: str = "ocr"
+    # Persistent content-addressed cache of pages, OCR results and images; None: $DOCVL_CACHE_DIR, else the
+    # user cache dir (platformdirs).
+    cache_dir: Path | None = None
+    # Size cap of that cache; least recently used entries go first. 0 turns the cache off.
+    cache_max_bytes: int = 2048 * MiB
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -84,6 +89,8 @@ class Settings:
             max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
             engine=os.environ.get("DOCVL_ENGINE", cls.engine),
+            cache_dir=Path(os.environ["DOCVL_CACHE_DIR"]) if os.environ.get("DOCVL_CACHE_DIR") else None,
+            cache_max_bytes=_env_int("DOCVL_CACHE_MAX_BYTES", cls.cache_max_bytes),
         )
         for key, value in overrides.items():
             if value is None:
