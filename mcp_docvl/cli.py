@@ -26,13 +26,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-bytes", type=int, help="Largest document accepted, in bytes (default 100 MiB).")
     parser.add_argument("--allow-private-urls", action="store_true", default=None,
                         help="Allow URL sources on private, loopback and link-local addresses.")
+    parser.add_argument("--cache-dir", type=Path, help="Where pages, OCR results and images are cached "
+                                                       "(default: DOCVL_CACHE_DIR, else the user cache dir).")
+    parser.add_argument("--cache-max-bytes", type=int, help="Size cap of the cache (default 2 GiB; 0 turns it off).")
 
 
 def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None) -> Settings:
     roots = [Path(r) for r in args.root] if args.root else default_roots
     return Settings.from_env(roots=roots, engine=args.engine, max_bytes=args.max_bytes,
-                             allow_private_urls=args.allow_private_urls, vlm_model=args.model,
-                             vlm_cache_dir=getattr(args, "cache_dir", None))
+                             allow_private_urls=args.allow_private_urls, cache_dir=args.cache_dir,
+                             cache_max_bytes=args.cache_max_bytes, vlm_model=args.model,
+                             vlm_cache_dir=getattr(args, "vision_cache_dir", None))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -74,10 +78,28 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     settings = _settings(args, default_roots=[Path.cwd(), Path(Path.cwd().anchor)])
     if settings.vlm_cache_dir is None:
         raise InvalidArgument("Warmup needs a cache directory: embeddings kept in memory vanish when it exits.",
-                              "Pass --cache-dir DIR (or set DOCVL_VLM_CACHE_DIR), and give the server the same.")
+                              "Pass --vision-cache-dir DIR (or set DOCVL_VLM_CACHE_DIR), and give the server the same.")
     result = warmup(args.source, pages=args.pages, password=args.password, settings=settings)
     print(f"{result.pages} pages: {result.encoded} encoded now, {result.pages - result.encoded} were cached already "
           f"(in {settings.vlm_cache_dir})")
+    return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from mcp_docvl.cache import DiskCache, cache_dir
+
+    settings = Settings.from_env(cache_dir=args.cache_dir)
+    cache = DiskCache(cache_dir(settings), settings.cache_max_bytes)
+    if args.action == "clear":
+        from mcp_docvl.cache.registry import DocumentRegistry
+
+        removed = cache.clear()
+        forgotten = DocumentRegistry(cache).clear()
+        print(f"removed {removed} entries and {forgotten} document records from {cache.directory}")
+        return 0
+    stats = cache.stats()
+    print(f"directory: {stats.directory}\nentries:   {stats.entries}\nsize:      {stats.bytes / 2**20:.1f} MiB "
+          f"of {stats.max_bytes / 2**20:.0f} MiB")
     return 0
 
 
@@ -109,9 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(warm)
     warm.add_argument("--pages", help='Pages, e.g. "1-3,7" (default: all).')
     warm.add_argument("--password", help="Password of an encrypted PDF.")
-    warm.add_argument("--cache-dir", type=Path, help="Where embeddings are stored (also DOCVL_VLM_CACHE_DIR); "
-                                                     "serve with the same setting.")
+    warm.add_argument("--vision-cache-dir", type=Path, help="Where embeddings are stored (also "
+                                                            "DOCVL_VLM_CACHE_DIR); serve with the same setting.")
     warm.set_defaults(func=_cmd_warmup)
+
+    cache = sub.add_parser("cache", help="Show or empty the page cache.")
+    cache.add_argument("action", choices=["stats", "clear"])
+    cache.add_argument("--cache-dir", type=Path, help="Cache directory (default: DOCVL_CACHE_DIR, else the user "
+                                                      "cache dir).")
+    cache.set_defaults(func=_cmd_cache)
     return parser
 
 

@@ -72,6 +72,11 @@ class Settings:
     max_page_pixels: int = 40_000_000
     # Which engine recognises pages without a usable text layer.
     engine: str = "ocr"
+    # Persistent content-addressed cache of pages, OCR results and images; None: $DOCVL_CACHE_DIR, else the
+    # user cache dir (platformdirs).
+    cache_dir: Path | None = None
+    # Size cap of that cache; least recently used entries go first. 0 turns the cache off.
+    cache_max_bytes: int = 2048 * MiB
 
     # -- vision-language engines (`transformers`, `openai`) ----------------------------------------------------
     # Hugging Face model id or local directory for `transformers`; the served model name for `openai`.
@@ -135,6 +140,8 @@ class Settings:
             openai_timeout=_env_float("DOCVL_OPENAI_TIMEOUT", cls.openai_timeout),
             openai_max_retries=_env_int("DOCVL_OPENAI_MAX_RETRIES", cls.openai_max_retries),
             openai_concurrency=_env_int("DOCVL_OPENAI_CONCURRENCY", cls.openai_concurrency),
+            cache_dir=Path(os.environ["DOCVL_CACHE_DIR"]) if os.environ.get("DOCVL_CACHE_DIR") else None,
+            cache_max_bytes=_env_int("DOCVL_CACHE_MAX_BYTES", cls.cache_max_bytes),
         )
         for key, value in overrides.items():
             if value is None:

@@ -56,6 +56,7 @@ class ReadDocumentResult(BaseModel):
         default=None, description="Pass as `cursor` (with the same source, pages and format) to continue."
     )
     continuation: str | None = Field(default=None, description="In words: what was cut and how to get it.")
+    estimated_tokens: int = Field(default=0, description="Estimated LLM tokens of the returned content.")
     warnings: list[str] = Field(default_factory=list, description="Document-level notes.")
 
     def combined(self) -> str:

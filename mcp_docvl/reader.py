@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+from mcp_docvl.cache.pages import cached_render
+from mcp_docvl.cache.registry import remember_document
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
 from mcp_docvl.documents.model import Block, Page, Word
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
-from mcp_docvl.extract.render import Format, render_blocks
+from mcp_docvl.extract.render import Format
 from mcp_docvl.models import DocumentInfo, PageContent, ReadDocumentResult
 from mcp_docvl.page_ranges import parse_pages
 from mcp_docvl.sources import Source, load_source
+from mcp_docvl.tokens import chars_within, estimate_tokens
 
 # A text layer with fewer characters than this, on a page mostly covered by images, is a scan's stray text.
 _SPARSE_TEXT = 30
@@ -111,11 +114,12 @@ def read_document(
     settings: Settings | None = None,
     engine: Engine | None = None,
     progress: ProgressCallback | None = None,
+    max_tokens: int | None = None,
 ) -> ReadDocumentResult:
     """Read `source` (path, URL, data: URI/base64, or a loaded `Source`) and return its pages as content.
 
     The output is capped at `max_chars` characters (default from settings); when cut, `next_cursor` continues
-    exactly where it stopped.
+    exactly where it stopped; `max_tokens` caps it by estimated tokens (see `mcp_docvl.tokens`) as well.
     """
     settings = settings or Settings.from_env()
     if format not in ("markdown", "text"):
@@ -123,9 +127,12 @@ def read_document(
     budget = settings.max_output_chars if max_chars is None else max_chars
     if budget < 1:
         raise InvalidArgument("max_chars must be at least 1.", "Pass a positive number, e.g. 20000.")
+    if max_tokens is not None and max_tokens < 1:
+        raise InvalidArgument("max_tokens must be at least 1.", "Pass a positive number, e.g. 8000.")
     src = source if isinstance(source, Source) else load_source(source, settings)
     doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
     try:
+        remember_document(src, doc, settings)
         selected = parse_pages(pages, doc.page_count)
         skip_chars = 0
         if cursor:
@@ -133,15 +140,18 @@ def read_document(
             if start_page not in selected:
                 raise InvalidArgument("The cursor does not fit this page selection.", "Pass the same `pages` again.")
             selected = selected[selected.index(start_page):]
-        return _read_pages(src, doc, selected, format, budget, skip_chars, settings, engine, progress)
+        return _read_pages(src, doc, selected, format, budget, skip_chars, settings, engine, progress, max_tokens)
     finally:
         doc.close()
 
 
 def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, budget: int, skip_chars: int,
-                settings: Settings, engine: Engine | None, progress: ProgressCallback | None) -> ReadDocumentResult:
+                settings: Settings, engine: Engine | None, progress: ProgressCallback | None,
+                max_tokens: int | None = None) -> ReadDocumentResult:
     out: list[PageContent] = []
     used = 0
+    used_tokens = 0
+    token_budget = max_tokens if max_tokens is not None else float("inf")
     next_cursor = None
     continuation = None
     limit = settings.max_pages_per_call
@@ -151,30 +161,39 @@ def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, bu
             continuation = (f"Stopped after {limit} pages (the per-call page limit); pages {number}-{selected[-1]} "
                             "were not read. Call again with cursor=next_cursor to continue.")
             break
-        if used >= budget:
+        if used >= budget or used_tokens >= token_budget:
+            limit_text = f"{budget:,} characters" if used >= budget else f"about {max_tokens:,} tokens"
             next_cursor = f"{src.sha256[:12]}.{number}.0"
-            continuation = (f"Output reached {budget:,} characters; pages {number}-{selected[-1]} were not read. "
-                            "Call again with cursor=next_cursor, or raise max_chars.")
+            continuation = (f"Output reached {limit_text}; pages {number}-{selected[-1]} were not read. "
+                            "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
             break
-        page = extract_page(doc, number, engine, settings)
-        content = render_blocks(page.blocks, fmt)
+        page = cached_render(src.sha256, doc, number, engine, settings, fmt, extract_page)
+        content = page.content
+        content_tokens = page.tokens
         if skip_chars:
             content = content[skip_chars:]
+            content_tokens = estimate_tokens(content)
         remaining = budget - used
+        if max_tokens is not None:
+            tokens_left = int(token_budget - used_tokens)
+            remaining = min(remaining, max(1, chars_within(content, tokens_left, content_tokens)))
         complete = True
         if len(content) > remaining:
             cut = _cut_point(content, remaining)
             next_cursor = f"{src.sha256[:12]}.{number}.{skip_chars + cut}"
-            continuation = (f"Output cut at {budget:,} characters inside page {number} "
+            limit_text = f"{budget:,} characters" if used + len(content) > budget else f"about {max_tokens:,} tokens"
+            continuation = (f"Output cut at {limit_text} inside page {number} "
                             f"({len(content) - cut:,} characters of it left"
                             f"{f', then pages up to {selected[-1]}' if number != selected[-1] else ''}). "
-                            "Call again with cursor=next_cursor, or raise max_chars.")
+                            "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
             content = content[:cut]
+            content_tokens = estimate_tokens(content)
             complete = False
         out.append(PageContent(page=number, method=page.method, confidence=page.confidence, width=round(page.width, 2),
                                height=round(page.height, 2), unit=page.unit, content=content, complete=complete,
                                warnings=page.warnings))
         used += len(content)
+        used_tokens += content_tokens
         skip_chars = 0
         if progress:
             progress(position + 1, len(selected))
@@ -183,7 +202,7 @@ def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, bu
     return ReadDocumentResult(
         document=document_info(src, doc), format=fmt, pages=out,
         methods=dict(Counter(p.method for p in out)), truncated=next_cursor is not None,
-        next_cursor=next_cursor, continuation=continuation,
+        next_cursor=next_cursor, continuation=continuation, estimated_tokens=used_tokens,
     )
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,16 @@ from mcp_docvl.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = ROOT / "resources"
 EVAL = (ROOT / ".." / "shared" / "eval").resolve()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing a test runs, in this process or a server it starts, may touch the user's cache.
+    config._docvl_cache = tempfile.mkdtemp(prefix="docvl-test-cache-")
+    os.environ["DOCVL_CACHE_DIR"] = config._docvl_cache
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(getattr(config, "_docvl_cache", ""), ignore_errors=True)
 
 
 def eval_dir(name: str) -> Path:
@@ -24,4 +37,4 @@ def settings(tmp_path: Path) -> Settings:
     roots = [tmp_path, RESOURCES]
     if EVAL.is_dir():
         roots.append(EVAL)
-    return Settings.from_env(roots=roots)
+    return Settings.from_env(roots=roots, cache_dir=tmp_path / "cache")

@@ -93,6 +93,21 @@ class PdfDocument:
             finally:
                 page.close()
 
+    def bookmarks(self, limit: int = 1000) -> list[tuple[int, str, int | None]]:
+        """The table of contents as (depth from 0, title, 1-based target page or None), in document order."""
+        out: list[tuple[int, str, int | None]] = []
+        with PDFIUM_LOCK:
+            for mark in self._pdf.get_toc(max_depth=16):
+                if len(out) >= limit:
+                    break
+                dest = pdfium_c.FPDFBookmark_GetDest(self._pdf, mark)
+                if not dest:  # many producers link through a GoTo action instead of a direct destination
+                    action = pdfium_c.FPDFBookmark_GetAction(mark)
+                    dest = pdfium_c.FPDFAction_GetDest(self._pdf, action) if action else None
+                index = pdfium_c.FPDFDest_GetDestPageIndex(self._pdf, dest) if dest else -1
+                out.append((mark.level, mark.get_title().strip(), index + 1 if index >= 0 else None))
+        return out
+
     def close(self) -> None:
         with PDFIUM_LOCK:
             self._pdf.close()

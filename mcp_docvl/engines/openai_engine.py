@@ -46,6 +46,11 @@ class OpenAIEngine:
         self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
         self._slots = threading.BoundedSemaphore(max(1, self.settings.openai_concurrency))
 
+    def cache_config(self) -> dict[str, Any]:
+        """What shapes a transcription, for the page cache's keys (another server or model: another entry)."""
+        return {"base_url": self.base_url, "model": self.model, "max_new_tokens": self.settings.vlm_max_new_tokens,
+                "prompt": TRANSCRIBE_PROMPT}
+
     def warm(self) -> None:
         """Check the server answers and serves the configured model (`GET /models`), so a wrong URL fails at start."""
         response = self._send("GET", "/models", None)

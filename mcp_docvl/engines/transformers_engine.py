@@ -357,6 +357,11 @@ class TransformersEngine:
         log.info("Loaded %s on %s (%s)", source, self.device, self.dtype)
         return adapter
 
+    def cache_config(self) -> dict[str, Any]:
+        """What shapes a transcription, for the page cache's keys (another model or prompt: another entry)."""
+        return {"model": self.model_id, "max_tiles": self.settings.vlm_max_tiles,
+                "max_new_tokens": self.settings.vlm_max_new_tokens, "prompt": TRANSCRIBE_PROMPT}
+
     def warm(self) -> None:
         """Load the model now and run one tiny request, so the first tool call pays for neither."""
         self._load()

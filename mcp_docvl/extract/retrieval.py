@@ -18,6 +18,7 @@ import bm25s
 import bm25s.stopwords as stopword_lists
 from tokenizers import normalizers, pre_tokenizers
 
+from mcp_docvl.cache.pages import cached_page
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document
 from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
@@ -140,7 +141,7 @@ def load_pages(doc: Document, sha256: str, numbers: list[int], engine: Engine | 
         key = (sha256, engine_name, number)
         page = _CACHE.get(key)
         if page is None:
-            page = extract_page(doc, number, engine, settings)
+            page = cached_page(sha256, doc, number, engine, settings, extract_page)
             _CACHE.put(key, page)
         pages.append(page)
     return pages

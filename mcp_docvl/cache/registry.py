@@ -1,0 +1,177 @@
+"""Documents seen recently, by id, with their bytes kept in the cache so they outlive the server process.
+
+One small JSON record per document under `<cache>/documents/`, its mtime the time it was last opened; the
+bytes themselves are a cache entry (stage "source"), so they count against the cache's cap and may be evicted,
+in which case the document has to be read again from where it came from. The folder is trimmed to the newest
+`limit` records, so nothing here grows with the number of documents seen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mcp_docvl.cache import open_cache
+from mcp_docvl.cache.keys import cache_key
+from mcp_docvl.cache.store import DiskCache
+from mcp_docvl.config import Settings
+from mcp_docvl.documents import Document
+from mcp_docvl.errors import InvalidArgument, SourceNotFound
+from mcp_docvl.sources import Source
+
+log = logging.getLogger("mcp_docvl.cache")
+
+URI_PREFIX = "docvl://documents"
+RECENT_LIMIT = 100
+_ID = re.compile(r"^[0-9a-f]{1,64}$")
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    sha256: str
+    name: str
+    media_type: str
+    origin: str
+    page_count: int
+    title: str | None
+    opened_at: float = 0.0
+
+    @property
+    def uri(self) -> str:
+        return f"{URI_PREFIX}/{self.id}"
+
+
+class DocumentRegistry:
+    def __init__(self, cache: DiskCache, limit: int = RECENT_LIMIT) -> None:
+        self._cache = cache
+        self._folder = cache.directory / "documents"
+        self._limit = limit
+
+    def remember(self, source: Source, page_count: int, title: str | None) -> DocumentRecord:
+        """Record `source` as just opened and keep its bytes, so its resources work later and elsewhere."""
+        key = cache_key(source.sha256, "source")
+        if not self._cache.touch(key):
+            self._cache.put(key, source.data)
+        record = DocumentRecord(id=source.doc_id, sha256=source.sha256, name=source.name,
+                                media_type=source.media_type, origin=source.origin, page_count=page_count,
+                                title=title)
+        self._write(record)
+        self._trim()
+        return record
+
+    def recent(self, limit: int | None = None) -> list[DocumentRecord]:
+        """Most recently opened first."""
+        records = []
+        for path, mtime in sorted(self._record_files(), key=lambda f: f[1], reverse=True)[: limit or self._limit]:
+            record = _read_record(path, mtime)
+            if record is not None:
+                records.append(record)
+        return records
+
+    def find(self, doc_id: str) -> DocumentRecord:
+        """The record of `doc_id` (a full id, or a prefix naming one document), or a clear error."""
+        doc_id = doc_id.strip().lower()
+        if not _ID.match(doc_id):
+            raise InvalidArgument(f"{doc_id!r} is not a document id.", "Use the `id` of a read_document result.")
+        path = self._folder / f"{doc_id}.json"
+        if path.is_file():
+            record = _read_record(path, path.stat().st_mtime)
+            if record is not None:
+                return record
+        matches = [p for p, _ in self._record_files() if p.stem.startswith(doc_id)]
+        if len(matches) == 1 and (record := _read_record(matches[0], matches[0].stat().st_mtime)) is not None:
+            return record
+        if len(matches) > 1:
+            raise InvalidArgument(f"The id {doc_id!r} matches several documents.", "Give more of the id.")
+        raise SourceNotFound(
+            f"No recently opened document has the id {doc_id!r}.",
+            "Open it first with read_document (by path, URL or data), or list docvl://documents.",
+        )
+
+    def load(self, doc_id: str) -> Source:
+        """The bytes of a recently opened document, from the cache."""
+        record = self.find(doc_id)
+        data = self._cache.get(cache_key(record.sha256, "source"))
+        if data is None:
+            raise SourceNotFound(
+                f"The document {record.id} ({record.name}) is no longer in the cache.",
+                "Read it again from its path, URL or data; it will be cached anew.",
+            )
+        os.utime(self._folder / f"{record.id}.json")
+        return Source(data=data, media_type=record.media_type, sha256=record.sha256, name=record.name,
+                      origin=record.origin)
+
+    def clear(self) -> int:
+        """Forget every document; returns how many were recorded."""
+        files = self._record_files()
+        for path, _ in files:
+            path.unlink(missing_ok=True)
+        return len(files)
+
+    def _write(self, record: DocumentRecord) -> None:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        body = {k: v for k, v in asdict(record).items() if k != "opened_at"}
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self._folder)
+        with os.fdopen(fd, "w") as f:
+            json.dump(body, f)
+        os.replace(tmp, self._folder / f"{record.id}.json")
+
+    def _trim(self) -> None:
+        files = sorted(self._record_files(), key=lambda f: f[1], reverse=True)
+        for path, _ in files[self._limit:]:
+            path.unlink(missing_ok=True)
+
+    def _record_files(self) -> list[tuple[Path, float]]:
+        if not self._folder.is_dir():
+            return []
+        out = []
+        for entry in os.scandir(self._folder):
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                try:
+                    out.append((Path(entry.path), entry.stat().st_mtime))
+                except FileNotFoundError:
+                    continue
+        return out
+
+
+def _read_record(path: Path, mtime: float) -> DocumentRecord | None:
+    try:
+        raw = json.loads(path.read_text())
+        return DocumentRecord(**raw, opened_at=mtime)
+    except (OSError, ValueError, TypeError):
+        return None  # trimmed meanwhile, or damaged: it is only an index
+
+
+def open_registry(settings: Settings) -> DocumentRegistry | None:
+    cache = open_cache(settings)
+    return DocumentRegistry(cache) if cache is not None else None
+
+
+def load_document_uri(uri: str, settings: Settings) -> Source:
+    """The source named by `docvl://documents/{id}` (anything after the id, such as /pages/3, is ignored)."""
+    rest = uri[len(URI_PREFIX):].strip("/") if uri.lower().startswith(URI_PREFIX) else ""
+    doc_id = rest.split("/", 1)[0]
+    if not doc_id:
+        raise InvalidArgument(f"{uri!r} names no document.", f"Use {URI_PREFIX}/<id> with an id from read_document.")
+    registry = open_registry(settings)
+    if registry is None:
+        raise InvalidArgument("Document ids need the cache, which is turned off.",
+                              "Pass the path, URL or data instead, or set DOCVL_CACHE_MAX_BYTES above 0.")
+    return registry.load(doc_id)
+
+
+def remember_document(source: Source, doc: Document, settings: Settings) -> None:
+    """Record an opened document so it is browsable by id; never fails the read that opened it."""
+    registry = open_registry(settings)
+    if registry is None:
+        return
+    try:
+        registry.remember(source, doc.page_count, doc.metadata().get("title"))
+    except OSError as exc:
+        log.warning("cannot record document %s in the cache (%s)", source.doc_id, exc)
