@@ -67,8 +67,11 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
     tol = 0.3 * em
     horizontal = _merge_segments(rulings.horizontal, tol, em)
     vertical = _merge_segments(rulings.vertical, tol, em)
-    regions = _ruled_regions(horizontal, vertical, tol, em)
-    regions = _merge_regions(regions + _text_regions(words, em, tol), tol)
+    grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
+    grids = _merge_regions(grids, tol)
+    # A grid is the table's own outline; rule stacks and text runs only add tables where there is no grid.
+    others = [r for r in stacks + _text_regions(words, em, tol) if not any(_overlaps(r, g, tol) for g in grids)]
+    regions = grids + _merge_regions(others, tol)
     tables: list[Table] = []
     used: set[int] = set()
     for region in regions:
@@ -86,30 +89,36 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
 
 
 def _merge_segments(segments: list[tuple[float, float, float]], tol: float, em: float) -> list[tuple[float, float, float]]:
-    """Collinear pieces joined (dashed rules, double strokes), short ones dropped."""
+    """Collinear pieces joined (dashed rules, double strokes, cell borders drawn cell by cell), short ones dropped."""
     out: list[tuple[float, float, float]] = []
-    for pos, a, b in sorted(segments):
-        if out:
-            p, pa, pb = out[-1]
-            if abs(pos - p) <= tol and a <= pb + tol:
-                out[-1] = (p, pa, max(pb, b))
-                continue
-            # Same position, later start: look back for the run this piece belongs to.
-            for k in range(len(out) - 1, -1, -1):
-                q, qa, qb = out[k]
-                if pos - q > tol:
-                    break
-                if a <= qb + tol and b >= qa - tol:
-                    out[k] = (q, min(qa, a), max(qb, b))
-                    break
+    cluster: list[tuple[float, float, float]] = []
+
+    def flush() -> None:
+        pos = median(s[0] for s in cluster)
+        runs: list[list[float]] = []
+        for _, a, b in sorted(cluster, key=lambda s: s[1]):
+            if runs and a <= runs[-1][1] + tol:
+                runs[-1][1] = max(runs[-1][1], b)
             else:
-                out.append((pos, a, b))
-            continue
-        out.append((pos, a, b))
-    return [s for s in out if s[2] - s[1] >= 1.5 * em]
+                runs.append([a, b])
+        out.extend((float(pos), a, b) for a, b in runs if b - a >= 1.5 * em)
+
+    for seg in sorted(segments):
+        if cluster and seg[0] - cluster[-1][0] > tol:
+            flush()
+            cluster = []
+        cluster.append(seg)
+    if cluster:
+        flush()
+    return out
 
 
-def _ruled_regions(horizontal, vertical, tol: float, em: float) -> list[BBox]:
+def _overlaps(a: BBox, b: BBox, tol: float) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > tol and min(a[3], b[3]) - max(a[1], b[1]) > tol
+
+
+def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BBox], list[BBox]]:
+    """Grids (connected horizontal and vertical rules) and stacks (horizontal rules only)."""
     n_h = len(horizontal)
     parent = list(range(n_h + len(vertical)))
 
@@ -140,6 +149,7 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> list[BBox]:
     # Stacks of horizontal rules of about the same width: tables ruled only between header and body.
     loose.sort()
     used = [False] * len(loose)
+    stacks: list[BBox] = []
     for i, (y, x0, x1) in enumerate(loose):
         if used[i]:
             continue
@@ -148,15 +158,15 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> list[BBox]:
             yj, a, b = loose[j]
             if used[j]:
                 continue
-            if yj - stack[-1][0] > 40 * em:
+            if yj - stack[-1][0] > 40 * em or any(stack[-1][0] - tol <= g[1] and g[3] <= yj + tol for g in regions):
                 break
             overlap = min(x1, b) - max(x0, a)
             if overlap >= 0.8 * min(x1 - x0, b - a) and abs((b - a) - (x1 - x0)) <= 0.35 * max(b - a, x1 - x0):
                 stack.append((yj, a, b))
                 used[j] = True
         if len(stack) >= 2 and stack[-1][0] - stack[0][0] > 1.5 * em:
-            regions.append((min(s[1] for s in stack), stack[0][0], max(s[2] for s in stack), stack[-1][0]))
-    return regions
+            stacks.append((min(s[1] for s in stack), stack[0][0], max(s[2] for s in stack), stack[-1][0]))
+    return regions, stacks
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -265,9 +275,10 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
 
     # Rows: ruled when rules separate most neighbouring lines, else text lines with wrapped lines joined.
     def rule_between(a: list[Word], b: list[Word]) -> bool:
-        top = max(w.bbox[3] for w in a) - tol
-        bottom = min(w.bbox[1] for w in b) + tol
-        return any(top <= h[0] <= bottom for h in h_in)
+        # Between the lines' middles: loose glyph boxes of tightly ruled rows reach over the rule.
+        top = median((w.bbox[1] + w.bbox[3]) / 2 for w in a)
+        bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in b)
+        return any(top < h[0] < bottom for h in h_in)
 
     pairs = list(zip(lines, lines[1:], strict=False))
     ruled_rows = bool(pairs) and sum(rule_between(a, b) for a, b in pairs) >= 0.7 * len(pairs) and len(h_in) >= 2
@@ -332,7 +343,8 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         # Rows split by rules that do not cross a column: the slots above and below belong together.
         edges = [x0, *col_x, x1]
         for r in range(n_rows - 1):
-            gap_top, gap_bottom = row_spans[r][1] - tol, row_spans[r + 1][0] + tol
+            gap_top = median((w.bbox[1] + w.bbox[3]) / 2 for w in rows[r][-1])
+            gap_bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in rows[r + 1][0])
             for c in range(n_cols):
                 cx = (edges[c] + edges[c + 1]) / 2
                 if not any(gap_top <= h[0] <= gap_bottom and h[1] - tol <= cx <= h[2] + tol for h in h_in):
