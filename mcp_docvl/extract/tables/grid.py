@@ -140,7 +140,12 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BB
     for members in groups.values():
         hs = [horizontal[i] for i in members if i < n_h]
         vs = [vertical[i - n_h] for i in members if i >= n_h]
-        if len(hs) >= 2 and len(vs) >= 2:
+        left = min(min(h[1] for h in hs), min(v[0] for v in vs)) if hs and vs else 0.0
+        right = max(max(h[2] for h in hs), max(v[0] for v in vs)) if hs and vs else 0.0
+        # A frame (a box with no inner vertical rule) is a page border or a sidebar, not a grid: what lies
+        # inside it is found from its horizontal rules and its text like any unruled table.
+        inner = [v for v in vs if left + 2 * em < v[0] < right - 2 * em]
+        if len(hs) >= 2 and len(vs) >= 2 and inner:
             regions.append((min(x for x, _, _ in vs + [(h[1], 0, 0) for h in hs]),
                             min(h[0] for h in hs), max([h[2] for h in hs] + [v[0] for v in vs]),
                             max(h[0] for h in hs)))
@@ -259,13 +264,21 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     v_in = [v for v in vertical if x0 + tol < v[0] < x1 - tol and min(v[2], y1) - max(v[1], y0) > 0.5 * em]
     h_in = [h for h in horizontal if y0 + tol < h[0] < y1 - tol and min(h[2], x1) - max(h[1], x0) > 0.5 * em]
 
-    ruled_cols = sorted({round(v[0] / tol) * tol for v in v_in})
-    ruled_cols = _dedupe(ruled_cols, 2 * tol)
+    ruled_cols = _dedupe(sorted({round(v[0] / tol) * tol for v in v_in}), 2 * tol)
+    mids = [median((w.bbox[1] + w.bbox[3]) / 2 for w in ln) for ln in lines]
+
+    def covered(x: float, y: float) -> bool:
+        return any(abs(v[0] - x) <= 2 * tol and v[1] - tol <= y <= v[2] + tol for v in v_in)
+
+    # A rule that runs down most of the table is a column border, and where it breaks, cells merge. Rules
+    # over a few rows only (header cell borders) are hints, like the blank bands in the text.
+    full = [b for b in ruled_cols if sum(covered(b, y) for y in mids) >= 0.5 * len(mids)]
+    partial = [b for b in ruled_cols if b not in full]
     text_cols = _text_gaps(lines, em)
-    if len(ruled_cols) >= 2:
-        bounds = [(b, True) for b in ruled_cols]
+    if len(full) >= 2:
+        bounds = [(b, True) for b in full]
     else:
-        bounds = [(b, True) for b in ruled_cols] + [
+        bounds = [(b, True) for b in full] + [(b, False) for b in partial] + [
             (b, False) for b in text_cols if all(abs(b - r) > em for r in ruled_cols)
         ]
     bounds.sort()
@@ -337,7 +350,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         # Ruled boundaries that stop short of this row leave its neighbouring slots merged.
         mid = (top + bottom) / 2
         for k, (b, hard) in enumerate(bounds):
-            if hard and not any(abs(v[0] - b) <= 2 * tol and v[1] - tol <= mid <= v[2] + tol for v in v_in):
+            if hard and not covered(b, mid):
                 union(r * n_cols + k, r * n_cols + k + 1)
     if ruled_rows:
         # Rows split by rules that do not cross a column: the slots above and below belong together.
