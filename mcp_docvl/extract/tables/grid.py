@@ -61,6 +61,7 @@ _CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECAS
 
 def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
     """Every table on a page, top to bottom."""
+    words = _without_leaders(words)
     if len(words) < 4:
         return []
     em = median(w.bbox[3] - w.bbox[1] for w in words) or 1.0
@@ -82,6 +83,26 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
             used.update(id(w) for w in table.words)
     tables.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
     return tables
+
+
+_LEADER = re.compile(r"([.·…_]\s?){3,}$")
+
+
+def _without_leaders(words: list[Word]) -> list[Word]:
+    """Words with dot leaders ("Total ........ 12") cut off: the dots would bridge the gap between columns."""
+    out: list[Word] = []
+    for word in words:
+        match = _LEADER.search(word.text)
+        if match is None:
+            out.append(word)
+            continue
+        kept = word.text[: match.start()].rstrip()
+        if kept:
+            x0, y0, x1, y1 = word.bbox
+            right = x0 + (x1 - x0) * len(kept) / len(word.text)
+            out.append(Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
+                            confidence=word.confidence))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -163,7 +184,9 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BB
             yj, a, b = loose[j]
             if used[j]:
                 continue
-            if yj - stack[-1][0] > 40 * em or any(stack[-1][0] - tol <= g[1] and g[3] <= yj + tol for g in regions):
+            # Rules far apart are separate things (a page header bar and a table below it); the body of a long
+            # table between distant rules is found from its text.
+            if yj - stack[-1][0] > 8 * em or any(stack[-1][0] - tol <= g[1] and g[3] <= yj + tol for g in regions):
                 break
             overlap = min(x1, b) - max(x0, a)
             if overlap >= 0.8 * min(x1 - x0, b - a) and abs((b - a) - (x1 - x0)) <= 0.35 * max(b - a, x1 - x0):
