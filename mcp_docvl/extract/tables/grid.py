@@ -70,14 +70,15 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
     vertical = _merge_segments(rulings.vertical, tol, em)
     grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
     grids = _merge_regions(grids, tol)
+    stacks = _below_captions(stacks, words, tol)
     # A grid is the table's own outline; rule stacks and text runs only add tables where there is no grid.
     others = [r for r in stacks + _text_regions(words, em, tol) if not any(_overlaps(r, g, tol) for g in grids)]
     regions = grids + _merge_regions(others, tol)
     tables: list[Table] = []
     used: set[int] = set()
-    for region in regions:
+    for k, region in enumerate(regions):
         inside = [w for w in words if id(w) not in used and _centre_in(w.bbox, region, tol)]
-        table = _build_table(region, inside, horizontal, vertical, em, tol)
+        table = _build_table(region, inside, horizontal, vertical, em, tol, is_grid=k < len(grids))
         if table is not None:
             tables.append(table)
             used.update(id(w) for w in table.words)
@@ -131,6 +132,19 @@ def _merge_segments(segments: list[tuple[float, float, float]], tol: float, em: 
         cluster.append(seg)
     if cluster:
         flush()
+    return out
+
+
+def _below_captions(stacks: list[BBox], words: list[Word], tol: float) -> list[BBox]:
+    """Rule stacks start under a caption ("Table 3. ...") inside them: what is above belongs to something else."""
+    out: list[BBox] = []
+    for x0, y0, x1, y1 in stacks:
+        top = y0
+        for w in words:
+            if y0 - tol <= w.bbox[1] and w.bbox[3] <= y1 + tol and x0 - tol <= w.bbox[0] <= x1 and _CAPTION.match(w.text):
+                top = max(top, w.bbox[3])
+        if y1 - top > tol:
+            out.append((x0, top, x1, y1))
     return out
 
 
@@ -276,7 +290,8 @@ def _merge_regions(regions: list[BBox], tol: float) -> list[BBox]:
 # Structure
 
 
-def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: float, tol: float) -> Table | None:
+def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: float, tol: float,
+                 is_grid: bool) -> Table | None:
     if len(words) < 3:
         return None
     x0, y0, x1, y1 = region
@@ -298,7 +313,8 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     full = [b for b in ruled_cols if sum(covered(b, y) for y in mids) >= 0.5 * len(mids)]
     partial = [b for b in ruled_cols if b not in full]
     text_cols = _text_gaps(lines, em)
-    if len(full) >= 2:
+    if is_grid and len(full) >= 2:
+        # A closed grid says where every column is; blank bands inside its cells are not columns.
         bounds = [(b, True) for b in full]
     else:
         bounds = [(b, True) for b in full] + [(b, False) for b in partial] + [
