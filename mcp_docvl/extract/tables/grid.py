@@ -368,6 +368,9 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         top = min(w.bbox[1] for ln in row for w in ln)
         bottom = max(w.bbox[3] for ln in row for w in ln)
         row_spans.append((top, bottom))
+        mid = (top + bottom) / 2
+        # Soft boundaries here: blank bands in the text, and rules that stop short of this row.
+        soft = [not hard or not covered(b, mid) for b, hard in bounds]
         for li, line in enumerate(row):
             prev: Word | None = None
             for word in line:
@@ -378,18 +381,18 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
                     # A phrase that runs across a boundary spans the columns on both sides of it.
                     if pc != c and word.bbox[0] - prev.bbox[2] < 0.6 * max(em, 0.5 * (word.size + prev.size) / 2):
                         for k in range(pc, c):
-                            if not bounds[k][1]:
+                            if soft[k]:
                                 union(r * n_cols + k, r * n_cols + k + 1)
                 prev = word
             for word in line:
                 # A single word over a soft boundary (centred header text) spans it.
-                for k, (b, hard) in enumerate(bounds):
-                    if not hard and word.bbox[0] + tol < b < word.bbox[2] - tol:
+                for k, (b, _) in enumerate(bounds):
+                    if soft[k] and word.bbox[0] + tol < b < word.bbox[2] - tol:
                         union(r * n_cols + k, r * n_cols + k + 1)
-        # Ruled boundaries that stop short of this row leave its neighbouring slots merged.
-        mid = (top + bottom) / 2
-        for k, (b, hard) in enumerate(bounds):
-            if hard and not covered(b, mid):
+        # Ruled boundaries that stop short of this row leave its neighbouring slots merged, when text sits on
+        # one side only (two texts apart on either side are two cells, whatever the drawing says).
+        for k, (_, hard) in enumerate(bounds):
+            if hard and soft[k] and not (slot_words[r][k] and slot_words[r][k + 1]):
                 union(r * n_cols + k, r * n_cols + k + 1)
     if ruled_rows:
         # Rows split by rules that do not cross a column: the slots above and below belong together.
@@ -399,7 +402,8 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
             gap_bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in rows[r + 1][0])
             for c in range(n_cols):
                 cx = (edges[c] + edges[c + 1]) / 2
-                if not any(gap_top <= h[0] <= gap_bottom and h[1] - tol <= cx <= h[2] + tol for h in h_in):
+                if (not (slot_words[r][c] and slot_words[r + 1][c])
+                        and not any(gap_top <= h[0] <= gap_bottom and h[1] - tol <= cx <= h[2] + tol for h in h_in)):
                     union(r * n_cols + c, (r + 1) * n_cols + c)
 
     groups: dict[int, list[int]] = {}
