@@ -61,12 +61,12 @@ _CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECAS
 
 def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
     """Every table on a page, top to bottom."""
-    words = _without_leaders(words)
+    words, typed_rules = _without_leaders(words)
     if len(words) < 4:
         return []
     em = median(w.bbox[3] - w.bbox[1] for w in words) or 1.0
     tol = 0.3 * em
-    horizontal = _merge_segments(rulings.horizontal, tol, em)
+    horizontal = _merge_segments(rulings.horizontal + typed_rules, tol, em)
     vertical = _merge_segments(rulings.vertical, tol, em)
     grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
     grids = _merge_regions(grids, tol)
@@ -87,12 +87,18 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
 
 
 _LEADER = re.compile(r"([.·…_]\s?){3,}$")
+_TYPED_RULE = re.compile(r"^[-_=─━]{3,}$")
 
 
-def _without_leaders(words: list[Word]) -> list[Word]:
-    """Words with dot leaders ("Total ........ 12") cut off: the dots would bridge the gap between columns."""
+def _without_leaders(words: list[Word]) -> tuple[list[Word], list[tuple[float, float, float]]]:
+    """Words with dot leaders ("Total ........ 12") cut off, since the dots would bridge the gap between columns,
+    and rules typed as characters ("-------") turned into horizontal rules."""
     out: list[Word] = []
+    rules: list[tuple[float, float, float]] = []
     for word in words:
+        if _TYPED_RULE.match(word.text):
+            rules.append(((word.bbox[1] + word.bbox[3]) / 2, word.bbox[0], word.bbox[2]))
+            continue
         match = _LEADER.search(word.text)
         if match is None:
             out.append(word)
@@ -103,7 +109,7 @@ def _without_leaders(words: list[Word]) -> list[Word]:
             right = x0 + (x1 - x0) * len(kept) / len(word.text)
             out.append(Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
                             confidence=word.confidence))
-    return out
+    return out, rules
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,13 +250,17 @@ def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
             boxes = [s.bbox for r in run for s in r]
             regions.append(union_bbox(boxes))
 
+    gaps: list[float] = []
     for row in rows:
         box = union_bbox([s.bbox for s in row])
         if run:
-            prev_bottom = max(s.bbox[3] for s in run[-1])
-            if box[1] - prev_bottom > 2.5 * em:
+            gap = box[1] - max(s.bbox[3] for s in run[-1])
+            # A blank wider than usual between rows of this run (or than two lines) ends the table.
+            if gap > 2.5 * em or (len(gaps) >= 3 and gap > max(1.5 * em, 4 * median(gaps) + tol)):
                 close()
-                run, gap_rows = [], 0
+                run, gap_rows, gaps = [], 0, []
+            else:
+                gaps.append(max(gap, 0.0))
         if tabular(row):
             run.append(row)
             gap_rows = 0
@@ -259,7 +269,7 @@ def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
             gap_rows += 1
         else:
             close()
-            run, gap_rows = [], 0
+            run, gap_rows, gaps = [], 0, []
     if run:
         # Trailing non-tabular rows are text after the table.
         while run and not tabular(run[-1]):
@@ -312,7 +322,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     # over a few rows only (header cell borders) are hints, like the blank bands in the text.
     full = [b for b in ruled_cols if sum(covered(b, y) for y in mids) >= 0.5 * len(mids)]
     partial = [b for b in ruled_cols if b not in full]
-    text_cols = _text_gaps(lines, em)
+    text_cols = _text_gaps(lines, em, median(w.size for w in words))
     if is_grid and len(full) >= 2:
         # A closed grid says where every column is; blank bands inside its cells are not columns.
         bounds = [(b, True) for b in full]
@@ -457,7 +467,7 @@ def _text_lines(words: list[Word]) -> list[list[Word]]:
     return lines
 
 
-def _text_gaps(lines: list[list[Word]], em: float) -> list[float]:
+def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
     """Centres of vertical blank bands that (almost) no line crosses: the gaps between columns."""
     lo = min(w.bbox[0] for ln in lines for w in ln)
     hi = max(w.bbox[2] for ln in lines for w in ln)
@@ -480,7 +490,8 @@ def _text_gaps(lines: list[list[Word]], em: float) -> list[float]:
             while j < n and blank[j]:
                 j += 1
             width = (j - i) * step
-            if i > 0 and j < n and width >= 0.6 * em:
+            # Wider than a word space: monospaced tables separate columns by little more than that.
+            if i > 0 and j < n and width >= 0.45 * font:
                 # Where fewest lines cross, biased to the middle of the band.
                 seg = cover[i:j]
                 zero = np.flatnonzero(seg == seg.min())
