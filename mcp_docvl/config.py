@@ -27,7 +27,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise InvalidArgument(f"Environment variable {name}={raw!r} is not an integer.", "Set it to a whole number.")
+        raise InvalidArgument(f"Environment variable {name}={raw!r} is not an integer.", "Use digits.") from None
 
 
 def _env_float(name: str, default: float) -> float:
@@ -37,7 +37,7 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise InvalidArgument(f"Environment variable {name}={raw!r} is not a number.", "Set it to a number.")
+        raise InvalidArgument(f"Environment variable {name}={raw!r} is not a number.", "Set a number.") from None
 
 
 def _env_bool(name: str, default: bool) -> bool:

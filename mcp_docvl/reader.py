@@ -82,7 +82,9 @@ def _parse_cursor(cursor: str, source: Source) -> tuple[int, int]:
         doc_part, page_part, offset_part = cursor.split(".")
         page, offset = int(page_part), int(offset_part)
     except ValueError:
-        raise InvalidArgument(f"The cursor {cursor!r} is malformed.", "Pass `next_cursor` from the last result as is.")
+        raise InvalidArgument(
+            f"The cursor {cursor!r} is malformed.", "Pass `next_cursor` from the last result as is."
+        ) from None
     if not source.sha256.startswith(doc_part):
         raise InvalidArgument(
             "The cursor belongs to another document (or the document changed since).",

@@ -65,7 +65,7 @@ class PdfDocument:
                 w, h = page.get_size()
                 area = 0.0
                 for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
-                    left, bottom, right, top = obj.get_pos()
+                    left, bottom, right, top = obj.get_bounds()
                     area += max(0.0, right - left) * max(0.0, top - bottom)
                 return min(1.0, area / max(w * h, 1.0))
             finally:
@@ -214,7 +214,7 @@ def _text_rotation(textpage: pdfium.PdfTextPage, n: int, space: np.ndarray) -> i
         angle = pdfium_c.FPDFText_GetCharAngle(textpage, i)
         if angle < 0:
             continue
-        votes[int(round(math.degrees(angle) / 90.0)) % 4 * 90] += 1
+        votes[round(math.degrees(angle) / 90.0) % 4 * 90] += 1
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > 0 else 0
 

@@ -43,7 +43,7 @@ class OcrEngine:
             try:
                 result = self._engine()(array, return_word_box=True)
             except Exception as exc:
-                raise EngineError(f"OCR failed on the page image ({exc}).", "Check the image; try a higher dpi.") from exc
+                raise EngineError(f"OCR failed on the page image ({exc}).", "Check the image.") from exc
         if result.txts is None or len(result.txts) == 0:
             return PageTranscript(words=[], confidence=0.0)
         words: list[Word] = []

@@ -230,6 +230,10 @@ def _is_bold_heading(lines: list[Line], body: float) -> bool:
         return False
     line = lines[0]
     text = line.text
-    return line.bold and line.row_segments == 1 and len(line.words) <= 12 and not text.endswith((".", ",", ";", ":")) and any(
-        c.isalpha() for c in text
+    return (
+        line.bold
+        and line.row_segments == 1
+        and len(line.words) <= 12
+        and not text.endswith((".", ",", ";", ":"))
+        and any(c.isalpha() for c in text)
     )

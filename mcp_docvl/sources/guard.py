@@ -35,7 +35,8 @@ def check_url(url: str, settings: Settings) -> None:
     if settings.allow_private_urls:
         return
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchError(f"The host {host!r} could not be resolved ({exc.strerror}).", "Check the URL.") from None
     for info in infos:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from mcp_docvl.config import Settings
-from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.errors import AccessDenied, InvalidArgument
 from mcp_docvl.sources.files import read_local_file
 from mcp_docvl.sources.inline import decode_inline, looks_inline
 from mcp_docvl.sources.media import sniff_media_type
 from mcp_docvl.sources.urls import fetch_url
+
+# "scheme://": anything else with a colon (C:\\, data:) is not a URL here.
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,11 @@ def load_source(spec: str, settings: Settings) -> Source:
             "Pass a file path, an http(s) URL, or the document as a data: URI / base64 string.",
         )
     spec = spec.strip()
-    lowered = spec[:16].lower()
-    if lowered.startswith(("http://", "https://")):
+    scheme = _URL_SCHEME.match(spec)
+    if scheme and scheme.group(1).lower() in ("http", "https"):
         data, name, origin = fetch_url(spec, settings), spec, "url"
+    elif scheme and scheme.group(1).lower() != "file":
+        raise AccessDenied(f"URL scheme {scheme.group(1)!r} is not allowed.", "Only http and https URLs are fetched.")
     elif looks_inline(spec):
         data, name, origin = decode_inline(spec, settings), "inline data", "inline"
     else:

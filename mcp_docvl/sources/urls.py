@@ -37,7 +37,7 @@ def fetch_url(url: str, settings: Settings) -> bytes:
                         )
                     return _read_capped(response, url, settings, deadline)
             except httpx.TimeoutException:
-                raise FetchError(f"Fetching {url} timed out.", "Try again later, or download it and pass a path.") from None
+                raise FetchError(f"Fetching {url} timed out.", "Retry later, or download it and pass a path.") from None
             except httpx.HTTPError as exc:
                 raise FetchError(f"Fetching {url} failed: {exc}.", "Check the URL and your network.") from None
     raise FetchError(f"Too many redirects (more than {settings.max_redirects}).", "Give the final URL directly.")

@@ -1,0 +1,5 @@
+import sys
+
+from mcp_docvl.cli import main
+
+sys.exit(main())
