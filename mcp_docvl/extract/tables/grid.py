@@ -14,45 +14,14 @@ a boundary (spanning headers), which gives row and column spans.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from statistics import median
 
 import numpy as np
 
-from mcp_docvl.documents.model import BBox, Word, union_bbox
+from mcp_docvl.documents.model import BBox, Table, TableCell, Word, union_bbox
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import join_lines
 from mcp_docvl.extract.tables.rulings import Rulings
-
-
-@dataclass(slots=True)
-class Cell:
-    row: int
-    col: int
-    row_span: int
-    col_span: int
-    text: str
-    bbox: BBox
-
-
-@dataclass(slots=True)
-class Table:
-    bbox: BBox
-    n_rows: int
-    n_cols: int
-    cells: list[Cell]
-    header_rows: int = 0
-    # The words the table consumed, so callers can leave them out of running text.
-    words: list[Word] = field(default_factory=list)
-
-    def grid(self) -> list[list[Cell | None]]:
-        """n_rows x n_cols slots, each pointing at the cell that covers it."""
-        slots: list[list[Cell | None]] = [[None] * self.n_cols for _ in range(self.n_rows)]
-        for cell in self.cells:
-            for r in range(cell.row, cell.row + cell.row_span):
-                for c in range(cell.col, cell.col + cell.col_span):
-                    slots[r][c] = cell
-        return slots
 
 
 _NUMBER = re.compile(r"^[-+−(]?[$€£%]?\d[\d.,\s]*%?\)?$")
@@ -419,7 +388,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     groups: dict[int, list[int]] = {}
     for i in range(n_rows * n_cols):
         groups.setdefault(find(i), []).append(i)
-    cells: list[Cell] = []
+    cells: list[TableCell] = []
     for members in groups.values():
         rs = [i // n_cols for i in members]
         cs = [i % n_cols for i in members]
@@ -434,7 +403,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         else:
             edges = [x0, *col_x, x1]
             bbox = (edges[c0], row_spans[r0][0], edges[c1 + 1], row_spans[r1][1])
-        cells.append(Cell(row=r0, col=c0, row_span=r1 - r0 + 1, col_span=c1 - c0 + 1, text=text, bbox=bbox))
+        cells.append(TableCell(row=r0, col=c0, row_span=r1 - r0 + 1, col_span=c1 - c0 + 1, text=text, bbox=bbox))
     table = _compact(cells, n_rows, n_cols)
     if table is None:
         return None
@@ -538,7 +507,7 @@ def _cell_text(content: list[tuple[int, int, Word]]) -> str:
                        for _, ws in sorted(by_line.items())])
 
 
-def _compact(cells: list[Cell], n_rows: int, n_cols: int) -> Table | None:
+def _compact(cells: list[TableCell], n_rows: int, n_cols: int) -> Table | None:
     """Drop rows and columns that hold no text at all, shifting spans accordingly."""
     used_rows = sorted({r for c in cells if c.text for r in range(c.row, c.row + c.row_span)})
     used_cols = sorted({k for c in cells if c.text for k in range(c.col, c.col + c.col_span)})
@@ -547,7 +516,7 @@ def _compact(cells: list[Cell], n_rows: int, n_cols: int) -> Table | None:
     # Columns that only ever hold text continuing from a spanning cell add nothing; keep them (spans need them).
     row_map = {r: i for i, r in enumerate(used_rows)}
     col_map = {c: i for i, c in enumerate(used_cols)}
-    out: list[Cell] = []
+    out: list[TableCell] = []
     seen: set[tuple[int, int]] = set()
     for cell in cells:
         rows = [row_map[r] for r in range(cell.row, cell.row + cell.row_span) if r in row_map]
@@ -558,7 +527,7 @@ def _compact(cells: list[Cell], n_rows: int, n_cols: int) -> Table | None:
         if key in seen:
             continue
         seen.add(key)
-        out.append(Cell(row=rows[0], col=cols[0], row_span=rows[-1] - rows[0] + 1, col_span=cols[-1] - cols[0] + 1,
+        out.append(TableCell(row=rows[0], col=cols[0], row_span=rows[-1] - rows[0] + 1, col_span=cols[-1] - cols[0] + 1,
                         text=cell.text, bbox=cell.bbox))
     out.sort(key=lambda c: (c.row, c.col))
     return Table(bbox=union_bbox([c.bbox for c in out]), n_rows=len(used_rows), n_cols=len(used_cols), cells=out)
@@ -566,7 +535,7 @@ def _compact(cells: list[Cell], n_rows: int, n_cols: int) -> Table | None:
 
 def _header_rows(table: Table, h_in, tol: float) -> int:
     """Leading rows that label the columns: up to the first rule under the top, else up to the first numbers."""
-    rows_text: list[list[Cell]] = [[] for _ in range(table.n_rows)]
+    rows_text: list[list[TableCell]] = [[] for _ in range(table.n_rows)]
     for cell in table.cells:
         rows_text[cell.row].append(cell)
     for r in range(min(table.n_rows - 1, 4)):
