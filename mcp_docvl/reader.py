@@ -7,11 +7,19 @@ from collections.abc import Callable
 
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
-from mcp_docvl.documents.model import Page, Word
+from mcp_docvl.documents.model import Block, Page, Table, Word
+from mcp_docvl.documents.pdf import PdfDocument
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
 from mcp_docvl.extract.render import Format, render_blocks
+from mcp_docvl.extract.tables.page import (
+    digital_page_tables,
+    image_page_tables,
+    insert_tables,
+    table_blocks,
+    words_outside,
+)
 from mcp_docvl.models import DocumentInfo, PageContent, ReadDocumentResult
 from mcp_docvl.page_ranges import parse_pages
 from mcp_docvl.sources import Source, load_source
@@ -43,7 +51,8 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
             lines = build_lines(layer.words)
             page = Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
                         confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
-            page.blocks = make_blocks(reading_order(lines))
+            tables = digital_page_tables(doc, index, layer) if isinstance(doc, PdfDocument) else []
+            page.blocks = _layout(layer.words, tables)
             return page
     if engine is None:
         engine = create_engine(settings)
@@ -62,10 +71,16 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
     method = "vlm" if transcript.markdown is not None else "ocr"
     page = Page(number=number, width=width, height=height, unit=unit, method=method,
                 confidence=round(transcript.confidence, 3), lines=lines, warnings=warnings)
-    page.blocks = make_blocks(reading_order(lines))
+    page.blocks = _layout(words, image_page_tables(image, words, (sx, sy)) if words else [])
     if not words and transcript.markdown is None:
         warnings.append("No text was found on this page.")
     return page
+
+
+def _layout(words: list[Word], tables: list[Table]) -> list[Block]:
+    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text."""
+    text = make_blocks(reading_order(build_lines(words_outside(words, tables))))
+    return insert_tables(text, table_blocks(tables))
 
 
 def document_info(source: Source, doc: Document) -> DocumentInfo:
