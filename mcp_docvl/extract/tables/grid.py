@@ -305,11 +305,14 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     col_x = [b for b, _ in bounds]
 
     # Rows: ruled when rules separate most neighbouring lines, else text lines with wrapped lines joined.
+    h_rows = [h for h in h_in if min(h[2], x1) - max(h[1], x0) >= 0.4 * (x1 - x0)]
+
     def rule_between(a: list[Word], b: list[Word]) -> bool:
         # Between the lines' middles: loose glyph boxes of tightly ruled rows reach over the rule.
         top = median((w.bbox[1] + w.bbox[3]) / 2 for w in a)
         bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in b)
-        return any(top < h[0] < bottom for h in h_in)
+        # Short rules (a shaded label cell, drawn line by line) do not separate rows of the whole table.
+        return any(top < h[0] < bottom for h in h_rows)
 
     pairs = list(zip(lines, lines[1:], strict=False))
     ruled_rows = bool(pairs) and sum(rule_between(a, b) for a, b in pairs) >= 0.7 * len(pairs) and len(h_in) >= 2
@@ -404,7 +407,9 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
             edges = [x0, *col_x, x1]
             bbox = (edges[c0], row_spans[r0][0], edges[c1 + 1], row_spans[r1][1])
         cells.append(TableCell(row=r0, col=c0, row_span=r1 - r0 + 1, col_span=c1 - c0 + 1, text=text, bbox=bbox))
-    table = _compact(cells, n_rows, n_cols)
+    occupied_rows = {r for r in range(n_rows) if any(slot_words[r])}
+    occupied_cols = {c for c in range(n_cols) if any(slot_words[r][c] for r in range(n_rows))}
+    table = _compact(cells, occupied_rows, occupied_cols)
     if table is None:
         return None
     filled_rows = sum(1 for r in range(table.n_rows)
@@ -507,13 +512,11 @@ def _cell_text(content: list[tuple[int, int, Word]]) -> str:
                        for _, ws in sorted(by_line.items())])
 
 
-def _compact(cells: list[TableCell], n_rows: int, n_cols: int) -> Table | None:
-    """Drop rows and columns that hold no text at all, shifting spans accordingly."""
-    used_rows = sorted({r for c in cells if c.text for r in range(c.row, c.row + c.row_span)})
-    used_cols = sorted({k for c in cells if c.text for k in range(c.col, c.col + c.col_span)})
+def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set[int]) -> Table | None:
+    """Drop rows and columns where no word lies (double rules leave such slivers), shrinking spans over them."""
+    used_rows, used_cols = sorted(occupied_rows), sorted(occupied_cols)
     if len(used_rows) < 2 or len(used_cols) < 2:
         return None
-    # Columns that only ever hold text continuing from a spanning cell add nothing; keep them (spans need them).
     row_map = {r: i for i, r in enumerate(used_rows)}
     col_map = {c: i for i, c in enumerate(used_cols)}
     out: list[TableCell] = []
