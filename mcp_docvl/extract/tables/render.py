@@ -43,16 +43,17 @@ def render_table(table: Table, fmt: TableFormat, start: int = 0, end: int | None
 
 
 def to_markdown(table: Table, start: int = 0, end: int | None = None) -> str:
+    """A Markdown table; the header rows head every part of a paged table."""
     end = table.n_rows if end is None else end
-    rows = expanded_rows(table, start, end)
-    if not rows:
-        return ""
-    # Markdown has exactly one header line: stacked header rows are joined per column.
-    n_header = max(0, min(table.header_rows - start, len(rows))) if start < table.header_rows else 0
-    if n_header:
-        header = [_join_unique([row[c] for row in rows[:n_header]]) for c in range(table.n_cols)]
-        body = rows[n_header:]
+    if table.header_rows:
+        # Markdown has exactly one header line: stacked header rows are joined per column.
+        stacked = expanded_rows(table, 0, table.header_rows)
+        header = [_join_unique([row[c] for row in stacked]) for c in range(table.n_cols)]
+        body = expanded_rows(table, max(start, table.header_rows), end)
     else:
+        rows = expanded_rows(table, start, end)
+        if not rows:
+            return ""
         header, body = rows[0], rows[1:]
     lines = [_md_row(header), "|" + "|".join(" --- " for _ in header) + "|"]
     lines.extend(_md_row(row) for row in body)
