@@ -420,7 +420,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     if len(h_in) + len(v_in) > 0:
         table.bbox = (min(table.bbox[0], x0), min(table.bbox[1], y0), max(table.bbox[2], x1), max(table.bbox[3], y1))
     table.words = words
-    table.header_rows = _header_rows(table, h_in, tol)
+    table.header_rows = _header_rows(table)
     return table
 
 
@@ -536,22 +536,16 @@ def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set
     return Table(bbox=union_bbox([c.bbox for c in out]), n_rows=len(used_rows), n_cols=len(used_cols), cells=out)
 
 
-def _header_rows(table: Table, h_in, tol: float) -> int:
-    """Leading rows that label the columns: up to the first rule under the top, else up to the first numbers."""
-    rows_text: list[list[TableCell]] = [[] for _ in range(table.n_rows)]
+def _header_rows(table: Table) -> int:
+    """Leading rows that label the columns: the rows above the first one with numbers in its value columns."""
+    by_row: list[list[TableCell]] = [[] for _ in range(table.n_rows)]
     for cell in table.cells:
-        rows_text[cell.row].append(cell)
-    for r in range(min(table.n_rows - 1, 4)):
-        cells = [c for c in rows_text[r] if c.text]
-        numbers = sum(_is_number(c.text) for c in cells if c.col > 0)
-        if numbers:
+        by_row[cell.row].append(cell)
+    for r in range(min(table.n_rows - 1, 5)):
+        if any(_is_number(c.text) for c in by_row[r] if c.col > 0 and c.text):
             return r
-        if any(c.row_span > 1 and c.row + c.row_span > r + 1 for c in rows_text[r] if c.col > 0):
-            continue
-        if r == 0 and any(c.col_span > 1 for c in cells):
-            continue
-        return r + 1 if r == 0 else r
-    return 1 if table.n_rows > 1 else 0
+    # A table of words only: its first row is the best guess for a header.
+    return 1
 
 
 def _is_number(text: str) -> bool:
