@@ -74,7 +74,7 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
     used = 0
     next_cursor = continuation = None
     # The last table of the page before, for linking tables that run over a page break.
-    previous: tuple[int, Table, float] | None = None
+    previous: tuple[int, int, Table, float] | None = None
     for position, number in enumerate(todo):
         if position >= settings.max_pages_per_call:
             next_cursor = f"{src.sha256[:12]}.{number}.0.0"
@@ -87,7 +87,7 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
         for index, table in enumerate(tables):
             linked = None
             if index == 0 and previous is not None and previous[0] == number - 1:
-                prev_number, prev_table, prev_height = previous
+                prev_number, prev_index, prev_table, prev_height = previous
                 if (table.n_cols == prev_table.n_cols and table.bbox[1] < _TOP * page.height
                         and prev_table.bbox[3] > _BOTTOM * prev_height):
                     linked = TableRef(page=prev_number, index=prev_index)
@@ -107,11 +107,7 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
             if end < table.n_rows:
                 next_cursor = f"{src.sha256[:12]}.{number}.{index}.{end}"
                 break
-        if tables:
-            prev_index = len(tables) - 1
-            previous = (number, tables[-1], page.height)
-        else:
-            previous = None
+        previous = (number, len(tables) - 1, tables[-1], page.height) if tables else None
         if progress:
             progress(position + 1, len(todo))
         if next_cursor:
@@ -172,7 +168,7 @@ def _span(numbers: list[int]) -> str:
     """1,2,3,5 -> '1-3, 5'."""
     parts: list[str] = []
     start = prev = numbers[0]
-    for n in numbers[1:] + [None]:  # type: ignore[list-item]
+    for n in [*numbers[1:], None]:
         if n is not None and n == prev + 1:
             prev = n
             continue

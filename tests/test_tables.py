@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,8 @@ def test_large_table_is_paged_with_a_cursor_not_cut(settings: Settings):
         assert len(parts) < 20
     pieces = [t for p in parts for t in p.tables]
     assert all(len(t.cells) <= 60 for t in pieces)
-    assert [(t.row_start, t.row_end) for t in pieces][0][0] == 0 and pieces[-1].row_end == whole.n_rows
-    assert all(a.row_end == b.row_start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert pieces[0].row_start == 0 and pieces[-1].row_end == whole.n_rows
+    assert all(a.row_end == b.row_start for a, b in pairwise(pieces))
     assert [c.text for t in pieces for c in t.cells] == [c.text for c in whole.cells]
     # Each part of a paged table still reads as rows of the same table.
     assert json.loads(pieces[1].content)[0] == row_texts(whole, pieces[1].row_start)
@@ -166,3 +167,13 @@ def test_html_from_a_model_parses_into_the_same_cells():
         (c.row, c.col, c.row_span, c.col_span, c.text) for c in table.cells
     ]
     assert parse_html_table("no table here") is None
+
+
+def test_table_running_over_a_page_break_is_linked(settings: Settings):
+    """us-020: Table A-1 starts on page 2 and goes on at the top of page 3 with the same columns."""
+    result = extract_tables(icdar("us-020"), pages="2-3", settings=settings)
+    first, second = result.tables
+    assert (first.page, second.page) == (2, 3) and first.n_cols == second.n_cols == 7
+    assert first.continued_from is None
+    assert second.continued_from is not None and (second.continued_from.page, second.continued_from.index) == (2, 0)
+    assert result.message == "Found 2 tables in pages 2-3 (on pages 2-3)."

@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mcp_docvl.documents import open_document  # noqa: E402
-from mcp_docvl.documents.model import Word  # noqa: E402
-from mcp_docvl.extract.tables.page import digital_page_tables, image_page_tables  # noqa: E402
+from mcp_docvl.documents import open_document
+from mcp_docvl.documents.model import Word
+from mcp_docvl.extract.tables.page import digital_page_tables, image_page_tables
 
 EVAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "icdar2013"
 DPI = 150

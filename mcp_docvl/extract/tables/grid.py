@@ -14,6 +14,7 @@ a boundary (spanning headers), which gives row and column spans.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from statistics import median
 
 import numpy as np
@@ -22,7 +23,6 @@ from mcp_docvl.documents.model import BBox, Table, TableCell, Word, union_bbox
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import join_lines
 from mcp_docvl.extract.tables.rulings import Rulings
-
 
 _NUMBER = re.compile(r"^[-+−(]?[$€£%]?\d[\d.,\s]*%?\)?$")
 _CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECASE)
@@ -85,10 +85,13 @@ def _without_leaders(words: list[Word]) -> tuple[list[Word], list[tuple[float, f
 # Rules
 
 
-def _merge_segments(segments: list[tuple[float, float, float]], tol: float, em: float) -> list[tuple[float, float, float]]:
+Segment = tuple[float, float, float]  # position across, start and end along the rule
+
+
+def _merge_segments(segments: list[Segment], tol: float, em: float) -> list[Segment]:
     """Collinear pieces joined (dashed rules, double strokes, cell borders drawn cell by cell), short ones dropped."""
-    out: list[tuple[float, float, float]] = []
-    cluster: list[tuple[float, float, float]] = []
+    out: list[Segment] = []
+    cluster: list[Segment] = []
 
     def flush() -> None:
         pos = median(s[0] for s in cluster)
@@ -116,7 +119,8 @@ def _below_captions(stacks: list[BBox], words: list[Word], tol: float) -> list[B
     for x0, y0, x1, y1 in stacks:
         top = y0
         for w in words:
-            if y0 - tol <= w.bbox[1] and w.bbox[3] <= y1 + tol and x0 - tol <= w.bbox[0] <= x1 and _CAPTION.match(w.text):
+            inside = y0 - tol <= w.bbox[1] and w.bbox[3] <= y1 + tol and x0 - tol <= w.bbox[0] <= x1
+            if inside and _CAPTION.match(w.text):
                 top = max(top, w.bbox[3])
         if y1 - top > tol:
             out.append((x0, top, x1, y1))
@@ -314,7 +318,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         # Short rules (a shaded label cell, drawn line by line) do not separate rows of the whole table.
         return any(top < h[0] < bottom for h in h_rows)
 
-    pairs = list(zip(lines, lines[1:], strict=False))
+    pairs = list(pairwise(lines))
     ruled_rows = bool(pairs) and sum(rule_between(a, b) for a, b in pairs) >= 0.7 * len(pairs) and len(h_in) >= 2
     rows: list[list[list[Word]]] = [[lines[0]]]
     first_number_row = None

@@ -46,7 +46,7 @@ def parse_html_table(markup: str, bbox: BBox = (0.0, 0.0, 0.0, 0.0)) -> Table | 
     header_rows = 0
     for r, row in enumerate(parser.rows):
         c = 0
-        for text, row_span, col_span, is_header in row:
+        for text, row_span, col_span, _ in row:
             while (r, c) in taken:
                 c += 1
             for dr in range(row_span):
