@@ -411,19 +411,33 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
             edges = [x0, *col_x, x1]
             bbox = (edges[c0], row_spans[r0][0], edges[c1 + 1], row_spans[r1][1])
         cells.append(TableCell(row=r0, col=c0, row_span=r1 - r0 + 1, col_span=c1 - c0 + 1, text=text, bbox=bbox))
-    occupied_rows = {r for r in range(n_rows) if any(slot_words[r])}
     occupied_cols = {c for c in range(n_cols) if any(slot_words[r][c] for r in range(n_rows))}
-    table = _compact(cells, occupied_rows, occupied_cols)
+    kept = [r for r in range(n_rows) if any(slot_words[r])]
+
+    def full_width(r: int) -> bool:
+        texts = [c for c in cells if c.text and c.row <= r < c.row + c.row_span]
+        return len(texts) == 1 and texts[0].row_span == 1 and texts[0].col_span > 1 and all(
+            texts[0].col <= k < texts[0].col + texts[0].col_span for k in occupied_cols)
+
+    # A title above or a note below, inside the table's frame, runs across every column: not a row of the table.
+    trimmed = False
+    while kept and full_width(kept[0]):
+        kept.pop(0)
+        trimmed = True
+    while kept and full_width(kept[-1]):
+        kept.pop()
+        trimmed = True
+    table = _compact(cells, set(kept), occupied_cols)
     if table is None:
         return None
     filled_rows = sum(1 for r in range(table.n_rows)
                       if sum(1 for c in table.cells if c.row == r and c.text) >= 2)
     if filled_rows < 2:
         return None
-    table.bbox = union_bbox([w.bbox for w in words])
-    if len(h_in) + len(v_in) > 0:
+    table.words = [w for r in kept for slot in slot_words[r] for _, w in slot]
+    table.bbox = union_bbox([w.bbox for w in table.words])
+    if len(h_in) + len(v_in) > 0 and not trimmed:
         table.bbox = (min(table.bbox[0], x0), min(table.bbox[1], y0), max(table.bbox[2], x1), max(table.bbox[3], y1))
-    table.words = words
     table.header_rows = _header_rows(table)
     return table
 
