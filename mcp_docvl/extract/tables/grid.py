@@ -506,11 +506,12 @@ def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: 
     if not cols <= row_cols:
         return False
     first = line[0].text
-    if first[:1].islower() and not _is_number(first):
+    if (first[:1].islower() or (first.startswith("(") and cols == {0})) and not _is_number(first):
         return True
     prev_last = prev[-1].text
     if prev_last.endswith(("-", ",")) or prev_last.lower() in {"and", "of", "or", "the", "in", "for", "to", "with"}:
         return True
+    # Header cells wrap onto several lines; the stub column (labels) is empty on both.
     # Header cells wrap onto several lines; the stub column (labels) is empty on both.
     return in_header and 0 not in cols and 0 not in row_cols and not any(_is_number(w.text) for w in line)
 
