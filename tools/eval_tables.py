@@ -183,7 +183,8 @@ def main() -> int:
             p = d_tp / (d_tp + d_fp) if d_tp + d_fp else 0.0
             r = d_tp / (d_tp + d_fn) if d_tp + d_fn else 0.0
             print(f"{name:8s} tables {d_found}/{len(truth)} found, {n_pred} predicted; adjacency P {p:.3f} "
-                  f"R {r:.3f}; {secs / n_pages * 1000:.0f} ms/page")
+                  f"R {r:.3f} ({d_tp} correct, {d_fp} wrong, {d_fn} missed); {secs / n_pages * 1000:.0f} ms/page",
+                  flush=True)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -24,17 +24,21 @@ from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import join_lines
 from mcp_docvl.extract.tables.rulings import Rulings
 
+Segment = tuple[float, float, float]  # position across, start and end along the rule
+
 _NUMBER = re.compile(r"^[-+−(]?[$€£%]?\d[\d.,\s]*%?\)?$")
 _CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECASE)
 
 
 def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
     """Every table on a page, top to bottom."""
-    words, typed_rules = _without_leaders(words)
+    originals = {id(w): w for w in words}
+    words, rule_words = _without_leaders(words, originals)
     if len(words) < 4:
         return []
     em = median(w.bbox[3] - w.bbox[1] for w in words) or 1.0
     tol = 0.3 * em
+    typed_rules = [((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0], w.bbox[2]) for w in rule_words]
     horizontal = _merge_segments(rulings.horizontal + typed_rules, tol, em)
     vertical = _merge_segments(rulings.vertical, tol, em)
     grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
@@ -51,6 +55,10 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
         if table is not None:
             tables.append(table)
             used.update(id(w) for w in table.words)
+    for table in tables:
+        # Callers match consumed words by identity: hand back the page's own words, not the trimmed copies.
+        table.words = [originals.get(id(w), w) for w in table.words]
+        table.words += [w for w in rule_words if _centre_in(w.bbox, table.bbox, tol)]
     tables.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
     return tables
 
@@ -59,14 +67,17 @@ _LEADER = re.compile(r"([.·…_]\s?){3,}$")
 _TYPED_RULE = re.compile(r"^[-_=─━]{3,}$")
 
 
-def _without_leaders(words: list[Word]) -> tuple[list[Word], list[tuple[float, float, float]]]:
+def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[list[Word], list[Word]]:
     """Words with dot leaders ("Total ........ 12") cut off, since the dots would bridge the gap between columns,
-    and rules typed as characters ("-------") turned into horizontal rules."""
+    and rules typed as characters ("-------") set apart: they are rules, not text.
+
+    `originals` learns the page word behind each trimmed copy.
+    """
     out: list[Word] = []
-    rules: list[tuple[float, float, float]] = []
+    rules: list[Word] = []
     for word in words:
         if _TYPED_RULE.match(word.text):
-            rules.append(((word.bbox[1] + word.bbox[3]) / 2, word.bbox[0], word.bbox[2]))
+            rules.append(word)
             continue
         match = _LEADER.search(word.text)
         if match is None:
@@ -76,16 +87,15 @@ def _without_leaders(words: list[Word]) -> tuple[list[Word], list[tuple[float, f
         if kept:
             x0, y0, x1, y1 = word.bbox
             right = x0 + (x1 - x0) * len(kept) / len(word.text)
-            out.append(Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
-                            confidence=word.confidence))
+            trimmed = Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
+                           confidence=word.confidence)
+            originals[id(trimmed)] = word
+            out.append(trimmed)
     return out, rules
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rules
-
-
-Segment = tuple[float, float, float]  # position across, start and end along the rule
 
 
 def _merge_segments(segments: list[Segment], tol: float, em: float) -> list[Segment]:
