@@ -228,6 +228,9 @@ def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
         return words_per <= 6 or sum(_is_number(s.text) for s in row) >= 2
 
     def close() -> None:
+        # Trailing rows that are not tabular are the text after the table.
+        while run and not tabular(run[-1]):
+            run.pop()
         body = [r for r in run if tabular(r)]
         if len(body) >= 2:
             boxes = [s.bbox for r in run for s in r]
@@ -254,9 +257,6 @@ def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
             close()
             run, gap_rows, gaps = [], 0, []
     if run:
-        # Trailing non-tabular rows are text after the table.
-        while run and not tabular(run[-1]):
-            run.pop()
         close()
     return regions
 
