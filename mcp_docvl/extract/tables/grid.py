@@ -242,7 +242,7 @@ def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
         if run:
             gap = box[1] - max(s.bbox[3] for s in run[-1])
             # A blank wider than usual between rows of this run (or than two lines) ends the table.
-            if gap > 2.5 * em or (len(gaps) >= 3 and gap > max(1.5 * em, 4 * median(gaps) + tol)):
+            if gap > 2.5 * em or (len(gaps) >= 3 and gap > max(0.9 * em, 6 * median(gaps) + 2 * tol)):
                 close()
                 run, gap_rows, gaps = [], 0, []
             else:
