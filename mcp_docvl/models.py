@@ -105,8 +105,10 @@ class TableResult(BaseModel):
         "running over the page break), if any.")
     cells: list[TableCellResult] = Field(description="Cells of the included rows, row by row. Merged cells "
                                                      "appear once, at their first row and column.")
-    content: str = Field(description="The included rows in the requested format. json: an array of rows; csv, "
-                                     "markdown: merged cells repeated in each slot they cover; html: rowspan/colspan.")
+    content: str = Field(description="The included rows in the requested format. json (an array of rows), csv "
+                                     "and markdown repeat a merged cell's text in each slot it covers; html keeps "
+                                     "rowspan/colspan. Markdown repeats the header rows on every part of a paged "
+                                     "table.")
 
 
 class ExtractTablesResult(BaseModel):
