@@ -27,6 +27,8 @@ from mcp_docvl.extract.tables.rulings import Rulings
 Segment = tuple[float, float, float]  # position across, start and end along the rule
 
 _NUMBER = re.compile(r"^[-+−(]?[$€£%]?\d[\d.,\s]*%?\)?$")
+# Years head columns ("2009 | 2010") far more often than they fill them.
+_YEAR = re.compile(r"^(19|20)\d\d$")
 _CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECASE)
 
 
@@ -570,8 +572,8 @@ def _header_rows(table: Table) -> int:
     by_row: list[list[TableCell]] = [[] for _ in range(table.n_rows)]
     for cell in table.cells:
         by_row[cell.row].append(cell)
-    for r in range(min(table.n_rows - 1, 5)):
-        if any(_is_number(c.text) for c in by_row[r] if c.col > 0 and c.text):
+    for r in range(min(table.n_rows - 1, 6)):
+        if any(_is_number(c.text) and not _YEAR.match(c.text) for c in by_row[r] if c.col > 0 and c.text):
             return r
     # A table of words only: its first row is the best guess for a header.
     return 1
