@@ -71,6 +71,59 @@ class ReadDocumentResult(BaseModel):
         return text
 
 
+TableFormat = Literal["json", "csv", "markdown", "html"]
+
+
+class TableCellResult(BaseModel):
+    row: int = Field(description="First row the cell occupies, 0-based (row numbers count from the table's top, "
+                                 "also in a paged result).")
+    col: int = Field(description="First column the cell occupies, 0-based.")
+    row_span: int = Field(description="How many rows the cell covers (>1 for vertically merged cells).")
+    col_span: int = Field(description="How many columns the cell covers (>1 for merged header cells).")
+    text: str = Field(description="The cell's text; lines of a wrapped cell are joined. Empty for empty cells.")
+    bbox: list[float] = Field(description="[x0, y0, x1, y1] in the page's unit, origin top-left.")
+
+
+class TableRef(BaseModel):
+    page: int = Field(description="Page number, 1-based.")
+    index: int = Field(description="Position of the table on that page, 0-based, top to bottom.")
+
+
+class TableResult(BaseModel):
+    page: int = Field(description="Page number, 1-based.")
+    index: int = Field(description="Position of the table on its page, 0-based, top to bottom.")
+    method: Method = Field(description="Where the words came from: 'text_layer', 'ocr' or 'vlm'.")
+    bbox: list[float] = Field(description="[x0, y0, x1, y1] of the table in the page's unit, origin top-left.")
+    unit: Literal["pt", "px"] = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
+    n_rows: int = Field(description="Rows of the whole table (including header rows).")
+    n_cols: int = Field(description="Columns of the table.")
+    header_rows: int = Field(description="How many leading rows are column headers (0 if none were recognised).")
+    row_start: int = Field(description="First row included in this result (0 unless the table was paged).")
+    row_end: int = Field(description="One past the last row included; equals n_rows when the table is complete.")
+    complete: bool = Field(description="False when only rows row_start..row_end-1 are here; see next_cursor.")
+    continued_from: TableRef | None = Field(
+        default=None, description="The table on the previous page that this one continues (same columns, "
+        "running over the page break), if any.")
+    cells: list[TableCellResult] = Field(description="Cells of the included rows, row by row. Merged cells "
+                                                     "appear once, at their first row and column.")
+    content: str = Field(description="The included rows in the requested format. json (an array of rows), csv "
+                                     "and markdown repeat a merged cell's text in each slot it covers; html keeps "
+                                     "rowspan/colspan. Markdown repeats the header rows on every part of a paged "
+                                     "table.")
+
+
+class ExtractTablesResult(BaseModel):
+    document: DocumentInfo = Field(description="What was read.")
+    format: TableFormat = Field(description="Format of every table's `content`.")
+    pages: list[int] = Field(description="The pages that were searched for tables in this call.")
+    tables: list[TableResult] = Field(description="Tables found, in page order then top to bottom.")
+    message: str = Field(description="In words: how many tables were found where, or that there were none.")
+    truncated: bool = Field(description="True when not everything was returned (cell budget or page limit). "
+                                        "Nothing is dropped silently: call again with cursor=next_cursor.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` (with the same source, pages, table_index) to continue.")
+    continuation: str | None = Field(default=None, description="In words: what was cut and how to get it.")
+
 class Citation(BaseModel):
     page: int = Field(description="Page number, 1-based.")
     bbox: tuple[float, float, float, float] = Field(

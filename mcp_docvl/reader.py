@@ -9,11 +9,19 @@ from mcp_docvl.cache.pages import cached_render
 from mcp_docvl.cache.registry import remember_document
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
-from mcp_docvl.documents.model import Block, Page, Word
+from mcp_docvl.documents.model import Block, Line, Page, Table, Word
+from mcp_docvl.documents.pdf import PdfDocument
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
 from mcp_docvl.extract.render import Format
+from mcp_docvl.extract.tables.page import (
+    digital_page_tables,
+    image_page_tables,
+    insert_tables,
+    table_blocks,
+    words_outside,
+)
 from mcp_docvl.models import DocumentInfo, PageContent, ReadDocumentResult
 from mcp_docvl.page_ranges import parse_pages
 from mcp_docvl.sources import Source, load_source
@@ -50,7 +58,8 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
             lines = build_lines(layer.words)
             page = Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
                         confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
-            page.blocks = make_blocks(reading_order(lines))
+            tables = digital_page_tables(doc, index, layer) if isinstance(doc, PdfDocument) else []
+            page.blocks = _layout(layer.words, tables, lines)
             return page
     if engine is None:
         engine = create_engine(settings)
@@ -70,13 +79,25 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
     method = "vlm" if transcript.markdown is not None else "ocr"
     page = Page(number=number, width=width, height=height, unit=unit, method=method,
                 confidence=round(transcript.confidence, 3), lines=lines, warnings=warnings)
-    page.blocks = make_blocks(reading_order(lines))
     if transcript.markdown is not None and not words:
         # A VLM wrote the page's structure itself; it has no word boxes, so the page is one block.
         page.blocks = [Block(kind="paragraph", lines=[], bbox=(0.0, 0.0, width, height), markdown=transcript.markdown)]
+    else:
+        page.blocks = _layout(words, image_page_tables(image, words, (sx, sy)) if words else [], lines)
     if not words and transcript.markdown is None:
         warnings.append("No text was found on this page.")
     return page
+
+
+def _layout(words: list[Word], tables: list[Table], lines: list[Line]) -> list[Block]:
+    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text.
+
+    `lines` are the lines of all `words`; they are rebuilt only when tables took some words away.
+    """
+    if not tables:
+        return make_blocks(reading_order(lines))
+    text = make_blocks(reading_order(build_lines(words_outside(words, tables))))
+    return insert_tables(text, table_blocks(tables))
 
 
 def document_info(source: Source, doc: Document) -> DocumentInfo:

@@ -133,3 +133,24 @@ async def test_http_round_trip_and_health():
         proc.terminate()
         proc.wait(timeout=20)
         proc.stderr.close()
+
+
+async def test_extract_table_tool_returns_cells_and_rendering(server):
+    from conftest import eval_dir
+
+    path = str(eval_dir("icdar2013") / "eu-001.pdf")
+    async with Client(server) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert set(tools["extract_table"].input_schema["properties"]) >= {"source", "pages", "table_index", "format"}
+        result = await client.call_tool("extract_table", {"source": path, "pages": "1", "table_index": 0,
+                                                          "format": "html"})
+        empty = await client.call_tool("extract_table", {"source": SAMPLE})
+    assert not result.is_error
+    data = result.structured_content
+    table = data["tables"][0]
+    assert (table["page"], table["n_rows"], table["n_cols"]) == (1, 8, 4)
+    assert {"row": 0, "col": 1, "row_span": 1, "col_span": 3, "text": "THRESHOLD FOR RELEASES"}.items() <= \
+        table["cells"][1].items()
+    assert '<th colspan="3">THRESHOLD FOR RELEASES</th>' in result.content[0].text
+    assert not empty.is_error and empty.structured_content["tables"] == []
+    assert empty.structured_content["message"] == "No tables were found on pages 1-2."

@@ -63,6 +63,41 @@ class Line:
 
 
 @dataclass(slots=True)
+class TableCell:
+    """One cell of a table: its first row and column (0-based), how many rows and columns it covers, its text."""
+
+    row: int
+    col: int
+    row_span: int
+    col_span: int
+    text: str
+    bbox: BBox
+
+
+@dataclass(slots=True)
+class Table:
+    """A table's grid: every slot of n_rows x n_cols is covered by exactly one cell (empty ones included)."""
+
+    bbox: BBox
+    n_rows: int
+    n_cols: int
+    cells: list[TableCell]
+    # Leading rows that label the columns.
+    header_rows: int = 0
+    # The page words the table consumed, so running text can leave them out.
+    words: list[Word] = field(default_factory=list)
+
+    def grid(self) -> list[list[TableCell | None]]:
+        """n_rows x n_cols slots, each pointing at the cell that covers it."""
+        slots: list[list[TableCell | None]] = [[None] * self.n_cols for _ in range(self.n_rows)]
+        for cell in self.cells:
+            for r in range(cell.row, cell.row + cell.row_span):
+                for c in range(cell.col, cell.col + cell.col_span):
+                    slots[r][c] = cell
+        return slots
+
+
+@dataclass(slots=True)
 class Block:
     """A unit of reading order: a heading, a paragraph, a list item, a table or a figure."""
 
@@ -73,6 +108,8 @@ class Block:
     level: int = 0
     # Markdown for blocks that are not plain text (tables); None means "render the lines".
     markdown: str | None = None
+    # The structure behind a table block.
+    table: Table | None = None
 
     @property
     def text(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ctypes
 import math
 import threading
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -18,6 +19,8 @@ from mcp_docvl.errors import DocumentCorrupt, LimitExceeded, PasswordRequired
 
 # PDFium is not thread-safe: one lock serialises every call into it across the process.
 PDFIUM_LOCK = threading.RLock()
+
+T = TypeVar("T")
 
 _META_KEYS = {"Title": "title", "Author": "author", "Subject": "subject", "Keywords": "keywords",
               "Creator": "creator", "Producer": "producer", "CreationDate": "created", "ModDate": "modified"}
@@ -107,6 +110,15 @@ class PdfDocument:
                 index = pdfium_c.FPDFDest_GetDestPageIndex(self._pdf, dest) if dest else -1
                 out.append((mark.level, mark.get_title().strip(), index + 1 if index >= 0 else None))
         return out
+
+    def with_page(self, index: int, read: Callable[[pdfium.PdfPage], T]) -> T:
+        """`read(page)` with page `index` open and PDFIUM_LOCK held, for extractors of page objects (rules)."""
+        with PDFIUM_LOCK:
+            page = self._pdf[index]
+            try:
+                return read(page)
+            finally:
+                page.close()
 
     def close(self) -> None:
         with PDFIUM_LOCK:

@@ -1,0 +1,596 @@
+"""Finding tables among positioned words and ruling lines, and recovering their rows, columns and merged cells.
+
+The same geometry serves digital pages (text-layer words, vector rules) and scans (OCR words, rules found in
+the pixels): every threshold is a multiple of the median word height, so the unit does not matter.
+
+Detection has two sources that are merged: ruled regions (a connected grid of rules, or a stack of
+horizontal rules of similar width) and text runs (consecutive rows that break into several short, aligned
+segments). Structure is a grid of slots: column boundaries come from vertical rules and from blank vertical
+bands in the text; rows from rules where every row is ruled, otherwise from text lines, with wrapped lines
+joined to their row. Slots are then merged where a rule is missing (ruled tables) or where text runs across
+a boundary (spanning headers), which gives row and column spans.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+from statistics import median
+
+import numpy as np
+
+from mcp_docvl.documents.model import BBox, Table, TableCell, Word, union_bbox
+from mcp_docvl.extract.layout import build_lines
+from mcp_docvl.extract.render import join_lines
+from mcp_docvl.extract.tables.rulings import Rulings
+
+Segment = tuple[float, float, float]  # position across, start and end along the rule
+
+_NUMBER = re.compile(r"^[-+−(]?[$€£%]?\d[\d.,\s]*%?\)?$")
+# Years head columns ("2009 | 2010") far more often than they fill them.
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECASE)
+
+
+def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
+    """Every table on a page, top to bottom."""
+    originals = {id(w): w for w in words}
+    words, rule_words = _without_leaders(words, originals)
+    if len(words) < 4:
+        return []
+    em = median(w.bbox[3] - w.bbox[1] for w in words) or 1.0
+    tol = 0.3 * em
+    typed_rules = [((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0], w.bbox[2]) for w in rule_words]
+    horizontal = _merge_segments(rulings.horizontal + typed_rules, tol, em)
+    vertical = _merge_segments(rulings.vertical, tol, em)
+    grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
+    grids = _merge_regions(grids, tol)
+    stacks = _below_captions(stacks, words, tol)
+    # A grid is the table's own outline; rule stacks and text runs only add tables where there is no grid.
+    others = [r for r in stacks + _text_regions(words, em, tol) if not any(_overlaps(r, g, tol) for g in grids)]
+    regions = grids + _merge_regions(others, tol)
+    tables: list[Table] = []
+    used: set[int] = set()
+    for k, region in enumerate(regions):
+        inside = [w for w in words if id(w) not in used and _centre_in(w.bbox, region, tol)]
+        table = _build_table(region, inside, horizontal, vertical, em, tol, is_grid=k < len(grids))
+        if table is not None:
+            tables.append(table)
+            used.update(id(w) for w in table.words)
+    for table in tables:
+        # Callers match consumed words by identity: hand back the page's own words, not the trimmed copies.
+        table.words = [originals.get(id(w), w) for w in table.words]
+        table.words += [w for w in rule_words if _centre_in(w.bbox, table.bbox, tol)]
+    tables.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
+    return tables
+
+
+_LEADER = re.compile(r"([.·…_]\s?){3,}$")
+_TYPED_RULE = re.compile(r"^[-_=─━]{3,}$")
+
+
+def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[list[Word], list[Word]]:
+    """Words with dot leaders ("Total ........ 12") cut off, since the dots would bridge the gap between columns,
+    and rules typed as characters ("-------") set apart: they are rules, not text.
+
+    `originals` learns the page word behind each trimmed copy.
+    """
+    out: list[Word] = []
+    rules: list[Word] = []
+    for word in words:
+        if _TYPED_RULE.match(word.text):
+            rules.append(word)
+            continue
+        match = _LEADER.search(word.text)
+        if match is None:
+            out.append(word)
+            continue
+        kept = word.text[: match.start()].rstrip()
+        if kept:
+            x0, y0, x1, y1 = word.bbox
+            right = x0 + (x1 - x0) * len(kept) / len(word.text)
+            trimmed = Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
+                           confidence=word.confidence)
+            originals[id(trimmed)] = word
+            out.append(trimmed)
+    return out, rules
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules
+
+
+def _merge_segments(segments: list[Segment], tol: float, em: float) -> list[Segment]:
+    """Collinear pieces joined (dashed rules, double strokes, cell borders drawn cell by cell), short ones dropped."""
+    out: list[Segment] = []
+    cluster: list[Segment] = []
+
+    def flush() -> None:
+        pos = median(s[0] for s in cluster)
+        runs: list[list[float]] = []
+        for _, a, b in sorted(cluster, key=lambda s: s[1]):
+            if runs and a <= runs[-1][1] + tol:
+                runs[-1][1] = max(runs[-1][1], b)
+            else:
+                runs.append([a, b])
+        out.extend((float(pos), a, b) for a, b in runs if b - a >= 1.5 * em)
+
+    for seg in sorted(segments):
+        if cluster and seg[0] - cluster[-1][0] > tol:
+            flush()
+            cluster = []
+        cluster.append(seg)
+    if cluster:
+        flush()
+    return out
+
+
+def _below_captions(stacks: list[BBox], words: list[Word], tol: float) -> list[BBox]:
+    """Rule stacks start under a caption ("Table 3. ...") inside them: what is above belongs to something else."""
+    out: list[BBox] = []
+    for x0, y0, x1, y1 in stacks:
+        top = y0
+        for w in words:
+            inside = y0 - tol <= w.bbox[1] and w.bbox[3] <= y1 + tol and x0 - tol <= w.bbox[0] <= x1
+            if inside and _CAPTION.match(w.text):
+                top = max(top, w.bbox[3])
+        if y1 - top > tol:
+            out.append((x0, top, x1, y1))
+    return out
+
+
+def _overlaps(a: BBox, b: BBox, tol: float) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > tol and min(a[3], b[3]) - max(a[1], b[1]) > tol
+
+
+def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BBox], list[BBox]]:
+    """Grids (connected horizontal and vertical rules) and stacks (horizontal rules only)."""
+    n_h = len(horizontal)
+    parent = list(range(n_h + len(vertical)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (y, x0, x1) in enumerate(horizontal):
+        for j, (x, y0, y1) in enumerate(vertical):
+            if x0 - tol <= x <= x1 + tol and y0 - tol <= y <= y1 + tol:
+                parent[find(i)] = find(n_h + j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(parent)):
+        groups.setdefault(find(i), []).append(i)
+    regions: list[BBox] = []
+    loose: list[tuple[float, float, float]] = []
+    for members in groups.values():
+        hs = [horizontal[i] for i in members if i < n_h]
+        vs = [vertical[i - n_h] for i in members if i >= n_h]
+        left = min(min(h[1] for h in hs), min(v[0] for v in vs)) if hs and vs else 0.0
+        right = max(max(h[2] for h in hs), max(v[0] for v in vs)) if hs and vs else 0.0
+        # A frame (a box with no inner vertical rule) is a page border or a sidebar, not a grid: what lies
+        # inside it is found from its horizontal rules and its text like any unruled table.
+        inner = [v for v in vs if left + 2 * em < v[0] < right - 2 * em]
+        if len(hs) >= 2 and len(vs) >= 2 and inner:
+            regions.append((min(x for x, _, _ in vs + [(h[1], 0, 0) for h in hs]),
+                            min(h[0] for h in hs), max([h[2] for h in hs] + [v[0] for v in vs]),
+                            max(h[0] for h in hs)))
+        else:
+            loose.extend(hs)
+    # Stacks of horizontal rules of about the same width: tables ruled only between header and body.
+    loose.sort()
+    used = [False] * len(loose)
+    stacks: list[BBox] = []
+    for i, (y, x0, x1) in enumerate(loose):
+        if used[i]:
+            continue
+        stack = [(y, x0, x1)]
+        for j in range(i + 1, len(loose)):
+            yj, a, b = loose[j]
+            if used[j]:
+                continue
+            # Rules far apart are separate things (a page header bar and a table below it); the body of a long
+            # table between distant rules is found from its text.
+            if yj - stack[-1][0] > 8 * em or any(stack[-1][0] - tol <= g[1] and g[3] <= yj + tol for g in regions):
+                break
+            overlap = min(x1, b) - max(x0, a)
+            if overlap >= 0.8 * min(x1 - x0, b - a) and abs((b - a) - (x1 - x0)) <= 0.35 * max(b - a, x1 - x0):
+                stack.append((yj, a, b))
+                used[j] = True
+        if len(stack) >= 2 and stack[-1][0] - stack[0][0] > 1.5 * em:
+            stacks.append((min(s[1] for s in stack), stack[0][0], max(s[2] for s in stack), stack[-1][0]))
+    return regions, stacks
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text runs
+
+
+def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
+    """Runs of rows that split into several short segments: the shape of a table without rules."""
+    segments = build_lines(words)
+    rows: list[list] = []
+    for seg in sorted(segments, key=lambda s: (s.bbox[1] + s.bbox[3]) / 2):
+        if rows:
+            last = rows[-1]
+            top, bottom = min(s.bbox[1] for s in last), max(s.bbox[3] for s in last)
+            overlap = min(bottom, seg.bbox[3]) - max(top, seg.bbox[1])
+            if overlap >= 0.5 * min(bottom - top, seg.bbox[3] - seg.bbox[1]):
+                last.append(seg)
+                continue
+        rows.append([seg])
+    regions: list[BBox] = []
+    run: list[list] = []
+    gap_rows = 0
+
+    def tabular(row: list) -> bool:
+        if len(row) < 2:
+            return False
+        words_per = median(len(s.words) for s in row)
+        return words_per <= 6 or sum(_is_number(s.text) for s in row) >= 2
+
+    def close() -> None:
+        # Trailing rows that are not tabular are the text after the table.
+        while run and not tabular(run[-1]):
+            run.pop()
+        body = [r for r in run if tabular(r)]
+        if len(body) >= 2:
+            boxes = [s.bbox for r in run for s in r]
+            regions.append(union_bbox(boxes))
+
+    gaps: list[float] = []
+    for row in rows:
+        box = union_bbox([s.bbox for s in row])
+        if run:
+            gap = box[1] - max(s.bbox[3] for s in run[-1])
+            # A blank wider than usual between rows of this run (or than two lines) ends the table.
+            if gap > 2.5 * em or (len(gaps) >= 3 and gap > max(0.9 * em, 6 * median(gaps) + 2 * tol)):
+                close()
+                run, gap_rows, gaps = [], 0, []
+            else:
+                gaps.append(max(gap, 0.0))
+        if tabular(row):
+            run.append(row)
+            gap_rows = 0
+        elif run and gap_rows < 2 and not _CAPTION.match(row[0].text):
+            run.append(row)
+            gap_rows += 1
+        else:
+            close()
+            run, gap_rows, gaps = [], 0, []
+    if run:
+        close()
+    return regions
+
+
+def _merge_regions(regions: list[BBox], tol: float) -> list[BBox]:
+    merged = [list(r) for r in regions]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(merged)):
+            for j in range(i + 1, len(merged)):
+                a, b = merged[i], merged[j]
+                if min(a[2], b[2]) - max(a[0], b[0]) > tol and min(a[3], b[3]) - max(a[1], b[1]) > -tol:
+                    merged[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del merged[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return [tuple(r) for r in merged]  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Structure
+
+
+def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: float, tol: float,
+                 is_grid: bool) -> Table | None:
+    if len(words) < 3:
+        return None
+    x0, y0, x1, y1 = region
+    lines = _text_lines(words)
+    if len(lines) < 2:
+        return None
+    # Rules inside the region (the region's own border is not a boundary between cells).
+    v_in = [v for v in vertical if x0 + tol < v[0] < x1 - tol and min(v[2], y1) - max(v[1], y0) > 0.5 * em]
+    h_in = [h for h in horizontal if y0 + tol < h[0] < y1 - tol and min(h[2], x1) - max(h[1], x0) > 0.5 * em]
+
+    ruled_cols = _dedupe(sorted({round(v[0] / tol) * tol for v in v_in}), 2 * tol)
+    mids = [median((w.bbox[1] + w.bbox[3]) / 2 for w in ln) for ln in lines]
+
+    def covered(x: float, y: float) -> bool:
+        return any(abs(v[0] - x) <= 2 * tol and v[1] - tol <= y <= v[2] + tol for v in v_in)
+
+    # A rule that runs down most of the table is a column border, and where it breaks, cells merge. Rules
+    # over a few rows only (header cell borders) are hints, like the blank bands in the text.
+    full = [b for b in ruled_cols if sum(covered(b, y) for y in mids) >= 0.5 * len(mids)]
+    partial = [b for b in ruled_cols if b not in full]
+    text_cols = _text_gaps(lines, em, median(w.size for w in words))
+    if is_grid and len(full) >= 2:
+        # A closed grid says where every column is; blank bands inside its cells are not columns.
+        bounds = [(b, True) for b in full]
+    else:
+        bounds = [(b, True) for b in full] + [(b, False) for b in partial] + [
+            (b, False) for b in text_cols if all(abs(b - r) > em for r in ruled_cols)
+        ]
+    bounds.sort()
+    if not bounds:
+        return None
+    col_x = [b for b, _ in bounds]
+
+    # Rows: ruled when rules separate most neighbouring lines, else text lines with wrapped lines joined.
+    h_rows = [h for h in h_in if min(h[2], x1) - max(h[1], x0) >= 0.4 * (x1 - x0)]
+
+    def rule_between(a: list[Word], b: list[Word]) -> bool:
+        # Between the lines' middles: loose glyph boxes of tightly ruled rows reach over the rule.
+        top = median((w.bbox[1] + w.bbox[3]) / 2 for w in a)
+        bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in b)
+        # Short rules (a shaded label cell, drawn line by line) do not separate rows of the whole table.
+        return any(top < h[0] < bottom for h in h_rows)
+
+    pairs = list(pairwise(lines))
+    ruled_rows = bool(pairs) and sum(rule_between(a, b) for a, b in pairs) >= 0.7 * len(pairs) and len(h_in) >= 2
+    rows: list[list[list[Word]]] = [[lines[0]]]
+    first_number_row = None
+    for prev, line in pairs:
+        if ruled_rows:
+            join = not rule_between(prev, line)
+        else:
+            join = not rule_between(prev, line) and _continues(rows[-1], line, col_x, em, first_number_row is None)
+        if join:
+            rows[-1].append(line)
+        else:
+            if first_number_row is None and any(_is_number(w.text) for ln in rows[-1] for w in ln):
+                first_number_row = len(rows) - 1
+            rows.append([line])
+
+    n_rows, n_cols = len(rows), len(col_x) + 1
+    slot_words: list[list[list[tuple[int, Word]]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
+    parent = list(range(n_rows * n_cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    row_spans: list[tuple[float, float]] = []
+    for r, row in enumerate(rows):
+        top = min(w.bbox[1] for ln in row for w in ln)
+        bottom = max(w.bbox[3] for ln in row for w in ln)
+        row_spans.append((top, bottom))
+        mid = (top + bottom) / 2
+        # Soft boundaries here: blank bands in the text, and rules that stop short of this row.
+        soft = [not hard or not covered(b, mid) for b, hard in bounds]
+        for li, line in enumerate(row):
+            prev: Word | None = None
+            for word in line:
+                c = _column(word, col_x)
+                slot_words[r][c].append((li, word))
+                if prev is not None:
+                    pc = _column(prev, col_x)
+                    # A phrase that runs across a boundary spans the columns on both sides of it.
+                    if pc != c and word.bbox[0] - prev.bbox[2] < 0.6 * max(em, 0.5 * (word.size + prev.size) / 2):
+                        for k in range(pc, c):
+                            if soft[k]:
+                                union(r * n_cols + k, r * n_cols + k + 1)
+                prev = word
+            for word in line:
+                # A single word over a soft boundary (centred header text) spans it.
+                for k, (b, _) in enumerate(bounds):
+                    if soft[k] and word.bbox[0] + tol < b < word.bbox[2] - tol:
+                        union(r * n_cols + k, r * n_cols + k + 1)
+        # Ruled boundaries that stop short of this row leave its neighbouring slots merged, when text sits on
+        # one side only (two texts apart on either side are two cells, whatever the drawing says).
+        for k, (_, hard) in enumerate(bounds):
+            if hard and soft[k] and not (slot_words[r][k] and slot_words[r][k + 1]):
+                union(r * n_cols + k, r * n_cols + k + 1)
+    if ruled_rows:
+        # Rows split by rules that do not cross a column: the slots above and below belong together.
+        edges = [x0, *col_x, x1]
+        for r in range(n_rows - 1):
+            gap_top = median((w.bbox[1] + w.bbox[3]) / 2 for w in rows[r][-1])
+            gap_bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in rows[r + 1][0])
+            for c in range(n_cols):
+                cx = (edges[c] + edges[c + 1]) / 2
+                if (not (slot_words[r][c] and slot_words[r + 1][c])
+                        and not any(gap_top <= h[0] <= gap_bottom and h[1] - tol <= cx <= h[2] + tol for h in h_in)):
+                    union(r * n_cols + c, (r + 1) * n_cols + c)
+
+    groups: dict[int, list[int]] = {}
+    for i in range(n_rows * n_cols):
+        groups.setdefault(find(i), []).append(i)
+    cells: list[TableCell] = []
+    for members in groups.values():
+        rs = [i // n_cols for i in members]
+        cs = [i % n_cols for i in members]
+        r0, r1, c0, c1 = min(rs), max(rs), min(cs), max(cs)
+        content: list[tuple[int, int, Word]] = []
+        for i in members:
+            r, c = divmod(i, n_cols)
+            content.extend((r, li, w) for li, w in slot_words[r][c])
+        text = _cell_text(content)
+        if content:
+            bbox = union_bbox([w.bbox for _, _, w in content])
+        else:
+            edges = [x0, *col_x, x1]
+            bbox = (edges[c0], row_spans[r0][0], edges[c1 + 1], row_spans[r1][1])
+        cells.append(TableCell(row=r0, col=c0, row_span=r1 - r0 + 1, col_span=c1 - c0 + 1, text=text, bbox=bbox))
+    occupied_cols = {c for c in range(n_cols) if any(slot_words[r][c] for r in range(n_rows))}
+    kept = [r for r in range(n_rows) if any(slot_words[r])]
+
+    def full_width(r: int) -> bool:
+        texts = [c for c in cells if c.text and c.row <= r < c.row + c.row_span]
+        return len(texts) == 1 and texts[0].row_span == 1 and texts[0].col_span > 1 and all(
+            texts[0].col <= k < texts[0].col + texts[0].col_span for k in occupied_cols)
+
+    # A title above or a note below, inside the table's frame, runs across every column: not a row of the table.
+    trimmed = False
+    while kept and full_width(kept[0]):
+        kept.pop(0)
+        trimmed = True
+    while kept and full_width(kept[-1]):
+        kept.pop()
+        trimmed = True
+    table = _compact(cells, set(kept), occupied_cols)
+    if table is None:
+        return None
+    filled_rows = sum(1 for r in range(table.n_rows)
+                      if sum(1 for c in table.cells if c.row == r and c.text) >= 2)
+    if filled_rows < 2:
+        return None
+    table.words = [w for r in kept for slot in slot_words[r] for _, w in slot]
+    table.bbox = union_bbox([w.bbox for w in table.words])
+    if len(h_in) + len(v_in) > 0 and not trimmed:
+        table.bbox = (min(table.bbox[0], x0), min(table.bbox[1], y0), max(table.bbox[2], x1), max(table.bbox[3], y1))
+    table.header_rows = _header_rows(table)
+    return table
+
+
+def _text_lines(words: list[Word]) -> list[list[Word]]:
+    lines: list[list[Word]] = []
+    top = bottom = 0.0
+    for word in sorted(words, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2):
+        if lines:
+            overlap = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
+            if overlap >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1]):
+                lines[-1].append(word)
+                top, bottom = min(top, word.bbox[1]), max(bottom, word.bbox[3])
+                continue
+        lines.append([word])
+        top, bottom = word.bbox[1], word.bbox[3]
+    for line in lines:
+        line.sort(key=lambda w: w.bbox[0])
+    return lines
+
+
+def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
+    """Centres of vertical blank bands that (almost) no line crosses: the gaps between columns."""
+    lo = min(w.bbox[0] for ln in lines for w in ln)
+    hi = max(w.bbox[2] for ln in lines for w in ln)
+    step = em / 8
+    n = int((hi - lo) / step) + 2
+    cover = np.zeros(n, dtype=np.int32)
+    for line in lines:
+        row = np.zeros(n, dtype=bool)
+        for w in line:
+            row[int((w.bbox[0] - lo) / step): int((w.bbox[2] - lo) / step) + 1] = True
+        cover += row
+    # A few lines may cross a gap (titles spanning columns); more than that and it is no gap.
+    allowed = int(0.15 * len(lines))
+    blank = cover <= allowed
+    out: list[float] = []
+    i = 0
+    while i < n:
+        if blank[i]:
+            j = i
+            while j < n and blank[j]:
+                j += 1
+            width = (j - i) * step
+            # Wider than a word space: monospaced tables separate columns by little more than that.
+            if i > 0 and j < n and width >= 0.45 * font:
+                # Where fewest lines cross, biased to the middle of the band.
+                seg = cover[i:j]
+                zero = np.flatnonzero(seg == seg.min())
+                mid = (zero[0] + zero[-1]) / 2
+                out.append(lo + (i + mid) * step)
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: float, in_header: bool) -> bool:
+    """True when `line` is a wrapped continuation of the row above it rather than a row of its own."""
+    prev = row[-1]
+    gap = min(w.bbox[1] for w in line) - max(w.bbox[3] for w in prev)
+    if gap > 0.9 * em:
+        return False
+    cols = {_column(w, col_x) for w in line}
+    row_cols = {_column(w, col_x) for ln in row for w in ln}
+    if not cols <= row_cols:
+        return False
+    first = line[0].text
+    if (first[:1].islower() or (first.startswith("(") and cols == {0})) and not _is_number(first):
+        return True
+    prev_last = prev[-1].text
+    if prev_last.endswith(("-", ",")) or prev_last.lower() in {"and", "of", "or", "the", "in", "for", "to", "with"}:
+        return True
+    # Header cells wrap onto several lines; the stub column (labels) is empty on both.
+    # Header cells wrap onto several lines; the stub column (labels) is empty on both.
+    return in_header and 0 not in cols and 0 not in row_cols and not any(_is_number(w.text) for w in line)
+
+
+def _column(word: Word, col_x: list[float]) -> int:
+    centre = (word.bbox[0] + word.bbox[2]) / 2
+    return sum(1 for b in col_x if centre > b)
+
+
+def _cell_text(content: list[tuple[int, int, Word]]) -> str:
+    if not content:
+        return ""
+    by_line: dict[tuple[int, int], list[Word]] = {}
+    for r, li, w in content:
+        by_line.setdefault((r, li), []).append(w)
+    return join_lines([" ".join(w.text for w in sorted(ws, key=lambda w: w.bbox[0]))
+                       for _, ws in sorted(by_line.items())])
+
+
+def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set[int]) -> Table | None:
+    """Drop rows and columns where no word lies (double rules leave such slivers), shrinking spans over them."""
+    used_rows, used_cols = sorted(occupied_rows), sorted(occupied_cols)
+    if len(used_rows) < 2 or len(used_cols) < 2:
+        return None
+    row_map = {r: i for i, r in enumerate(used_rows)}
+    col_map = {c: i for i, c in enumerate(used_cols)}
+    out: list[TableCell] = []
+    seen: set[tuple[int, int]] = set()
+    for cell in cells:
+        rows = [row_map[r] for r in range(cell.row, cell.row + cell.row_span) if r in row_map]
+        cols = [col_map[c] for c in range(cell.col, cell.col + cell.col_span) if c in col_map]
+        if not rows or not cols:
+            continue
+        key = (rows[0], cols[0])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(TableCell(row=rows[0], col=cols[0], row_span=rows[-1] - rows[0] + 1, col_span=cols[-1] - cols[0] + 1,
+                        text=cell.text, bbox=cell.bbox))
+    out.sort(key=lambda c: (c.row, c.col))
+    return Table(bbox=union_bbox([c.bbox for c in out]), n_rows=len(used_rows), n_cols=len(used_cols), cells=out)
+
+
+def _header_rows(table: Table) -> int:
+    """Leading rows that label the columns: the rows above the first one with numbers in its value columns."""
+    by_row: list[list[TableCell]] = [[] for _ in range(table.n_rows)]
+    for cell in table.cells:
+        by_row[cell.row].append(cell)
+    for r in range(min(table.n_rows - 1, 6)):
+        if any(_is_number(c.text) and not _YEAR.match(c.text) for c in by_row[r] if c.col > 0 and c.text):
+            return r
+    # A table of words only: its first row is the best guess for a header.
+    return 1
+
+
+def _is_number(text: str) -> bool:
+    return bool(_NUMBER.match(text.strip())) or text.strip() in {"-", "–", "—", "n/a", "n.a."}
+
+
+def _dedupe(values: list[float], gap: float) -> list[float]:
+    out: list[float] = []
+    for v in values:
+        if not out or v - out[-1] > gap:
+            out.append(v)
+    return out
+
+
+def _centre_in(box: BBox, region: BBox, tol: float) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] - tol <= cx <= region[2] + tol and region[1] - tol <= cy <= region[3] + tol

@@ -1,0 +1,191 @@
+"""Extracting tables: the library entry point behind the `extract_table` tool.
+
+Each page goes through the same per-page pipeline as reading (`reader.extract_page`: text layer when usable,
+the engine otherwise); its table blocks carry the cell structure. A table whose rows do not fit the cell budget
+is returned in row ranges with a cursor; nothing is cut silently.
+"""
+
+from __future__ import annotations
+
+from mcp_docvl.config import Settings
+from mcp_docvl.documents import Document, open_document
+from mcp_docvl.documents.model import Table
+from mcp_docvl.engines import Engine
+from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.extract.tables.render import FORMATS, render_table
+from mcp_docvl.models import ExtractTablesResult, TableCellResult, TableRef, TableResult
+from mcp_docvl.page_ranges import parse_pages
+from mcp_docvl.reader import ProgressCallback, document_info, extract_page
+from mcp_docvl.sources import Source, load_source
+
+# Default budget of cells per call: big enough for most tables, small enough for an agent's context.
+MAX_CELLS = 2000
+# A table that starts this high on a page and one that ends this low on the previous page, with as many
+# columns, are one table broken by the page.
+_TOP = 0.3
+_BOTTOM = 0.6
+
+
+def extract_tables(
+    source: str | Source,
+    pages: str | None = None,
+    table_index: int | None = None,
+    format: str = "json",
+    max_cells: int = MAX_CELLS,
+    password: str | None = None,
+    cursor: str | None = None,
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    progress: ProgressCallback | None = None,
+) -> ExtractTablesResult:
+    """Find the tables in `source` (path, URL, data: URI/base64, or a loaded `Source`) with their cells.
+
+    `table_index` (0-based) keeps only the n-th table of each selected page. At most `max_cells` cells are
+    returned per call; a larger table continues with `next_cursor`.
+    """
+    settings = settings or Settings.from_env()
+    if format not in FORMATS:
+        raise InvalidArgument(f"Unknown table format {format!r}.", f"Use one of: {', '.join(FORMATS)}.")
+    if max_cells < 1:
+        raise InvalidArgument("max_cells must be at least 1.", f"Pass a positive number, e.g. {MAX_CELLS}.")
+    if table_index is not None and table_index < 0:
+        raise InvalidArgument("table_index must be 0 or more.", "Pass 0 for the first table on a page.")
+    src = source if isinstance(source, Source) else load_source(source, settings)
+    doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
+    try:
+        selected = parse_pages(pages, doc.page_count)
+        start = (selected[0], 0, 0)
+        if cursor:
+            start = _parse_cursor(cursor, src)
+            if start[0] not in selected:
+                raise InvalidArgument("The cursor does not fit this page selection.", "Pass the same `pages` again.")
+        return _extract(src, doc, selected, start, table_index, format, max_cells, settings, engine, progress)
+    finally:
+        doc.close()
+
+
+def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, int, int], table_index: int | None,
+             fmt: str, max_cells: int, settings: Settings, engine: Engine | None,
+             progress: ProgressCallback | None) -> ExtractTablesResult:
+    first_page, first_table, first_row = start
+    todo = selected[selected.index(first_page):]
+    out: list[TableResult] = []
+    searched: list[int] = []
+    used = 0
+    next_cursor = continuation = None
+    # The last table of the page before, for linking tables that run over a page break.
+    previous: tuple[int, int, Table, float] | None = None
+    for position, number in enumerate(todo):
+        if position >= settings.max_pages_per_call:
+            next_cursor = f"{src.sha256[:12]}.{number}.0.0"
+            continuation = (f"Stopped after {settings.max_pages_per_call} pages (the per-call page limit); pages "
+                            f"{number}-{todo[-1]} were not searched. Call again with cursor=next_cursor.")
+            break
+        page = extract_page(doc, number, engine, settings)
+        searched.append(number)
+        tables = [b.table for b in page.blocks if b.kind == "table" and b.table is not None]
+        for index, table in enumerate(tables):
+            linked = None
+            if index == 0 and previous is not None and previous[0] == number - 1:
+                prev_number, prev_index, prev_table, prev_height = previous
+                if (table.n_cols == prev_table.n_cols and table.bbox[1] < _TOP * page.height
+                        and prev_table.bbox[3] > _BOTTOM * prev_height):
+                    linked = TableRef(page=prev_number, index=prev_index)
+            if (number == first_page and index < first_table) or (table_index is not None and index != table_index):
+                continue
+            row = first_row if (number, index) == (first_page, first_table) else 0
+            if used >= max_cells:
+                next_cursor = f"{src.sha256[:12]}.{number}.{index}.{row}"
+                break
+            end = _rows_that_fit(table, row, max_cells - used)
+            if end == row:  # not even one row fits what is left; it opens the next call
+                next_cursor = f"{src.sha256[:12]}.{number}.{index}.{row}"
+                break
+            result = _table_result(table, number, index, page.method, page.unit, row, end, fmt, linked)
+            used += len(result.cells)
+            out.append(result)
+            if end < table.n_rows:
+                next_cursor = f"{src.sha256[:12]}.{number}.{index}.{end}"
+                break
+        previous = (number, len(tables) - 1, tables[-1], page.height) if tables else None
+        if progress:
+            progress(position + 1, len(todo))
+        if next_cursor:
+            if continuation is None:
+                _, page_part, index_part, row_part = next_cursor.split(".")
+                continuation = (f"Stopped at {max_cells:,} cells (max_cells): table {index_part} of page {page_part} "
+                                f"from row {row_part} on, and any tables after it, were not returned. Call again "
+                                "with cursor=next_cursor, or raise max_cells.")
+            break
+    return ExtractTablesResult(
+        document=document_info(src, doc), format=fmt, pages=searched, tables=out, message=_message(out, searched),
+        truncated=next_cursor is not None, next_cursor=next_cursor, continuation=continuation,
+    )
+
+
+def _rows_that_fit(table: Table, row: int, budget: int) -> int:
+    """One past the last row from `row` whose cells still fit `budget` (rows are never split)."""
+    per_row = [0] * table.n_rows
+    for cell in table.cells:
+        per_row[cell.row] += 1
+    end, used = row, 0
+    while end < table.n_rows and used + per_row[end] <= budget:
+        used += per_row[end]
+        end += 1
+    return end
+
+
+def _table_result(table: Table, page: int, index: int, method: str, unit: str, start: int, end: int, fmt: str,
+                  linked: TableRef | None) -> TableResult:
+    cells = [
+        TableCellResult(row=c.row, col=c.col, row_span=c.row_span, col_span=c.col_span, text=c.text,
+                        bbox=[round(v, 2) for v in c.bbox])
+        for c in table.cells if start <= c.row < end
+    ]
+    return TableResult(
+        page=page, index=index, method=method, bbox=[round(v, 2) for v in table.bbox], unit=unit,
+        n_rows=table.n_rows, n_cols=table.n_cols, header_rows=table.header_rows, row_start=start, row_end=end,
+        complete=start == 0 and end == table.n_rows, continued_from=linked, cells=cells,
+        content=render_table(table, fmt, start, end),  # type: ignore[arg-type]
+    )
+
+
+def _message(tables: list[TableResult], pages: list[int]) -> str:
+    where = f"page {pages[0]}" if len(pages) == 1 else f"pages {_span(pages)}"
+    if not pages:
+        return "No page was searched."
+    if not tables:
+        return f"No tables were found on {where}."
+    on = sorted({t.page for t in tables})
+    count = len({(t.page, t.index) for t in tables})
+    found = f"Found {count} table{'s' if count != 1 else ''}"
+    if len(pages) == 1:
+        return f"{found} on {where}."
+    return f"{found} in {where} (on page{'s' if len(on) > 1 else ''} {_span(on)})."
+
+
+def _span(numbers: list[int]) -> str:
+    """1,2,3,5 -> '1-3, 5'."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(f"{start}-{prev}" if prev != start else str(start))
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
+
+
+def _parse_cursor(cursor: str, source: Source) -> tuple[int, int, int]:
+    try:
+        doc_part, page, index, row = cursor.split(".")
+        start = (int(page), int(index), int(row))
+    except ValueError:
+        raise InvalidArgument(f"The cursor {cursor!r} is malformed.",
+                              "Pass `next_cursor` from the last result as is.") from None
+    if not source.sha256.startswith(doc_part):
+        raise InvalidArgument("The cursor belongs to another document (or the document changed since).",
+                              "Start again without `cursor`.")
+    return start
