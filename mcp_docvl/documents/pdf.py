@@ -242,7 +242,8 @@ def _text_rotation(textpage: pdfium.PdfTextPage, n: int, space: np.ndarray) -> i
         angle = pdfium_c.FPDFText_GetCharAngle(textpage, i)
         if angle < 0:
             continue
-        votes[round(math.degrees(angle) / 90.0) % 4 * 90] += 1
+        # PDFium measures clockwise (text running up the page reads 270); we count anticlockwise.
+        votes[-round(math.degrees(angle) / 90.0) % 4 * 90] += 1
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > 0 else 0
 
@@ -257,7 +258,7 @@ def _to_frame(boxes: np.ndarray, rotation: int, left: float, top: float, width: 
         return u0, v0, u1, v1
     if rotation == 180:
         return width - u1, height - v1, width - u0, height - v0
-    # PDFium measures the angle anticlockwise in user space; turn the frame clockwise by as much.
+    # Text running anticlockwise by `rotation`: turn the frame clockwise by as much.
     if rotation == 90:
         return height - v1, u0, height - v0, u1
     return v0, width - u1, v1, width - u0
