@@ -12,6 +12,8 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
@@ -23,8 +25,10 @@ from mcp_docvl import __version__
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import DocvlError
+from mcp_docvl.limits import CallClock
 from mcp_docvl.models import ReadDocumentResult
 from mcp_docvl.reader import read_document
+from mcp_docvl.workers import WORKER_ENGINES, WorkerCancelled, can_isolate, get_pool, run_isolated
 
 log = logging.getLogger("mcp_docvl")
 T = TypeVar("T")
@@ -74,8 +78,12 @@ def _wrap_content(result: ReadDocumentResult) -> str:
     return body
 
 
-def build_server(settings: Settings | None = None, engine: Engine | None = None) -> MCPServer:
-    """Create the MCP server. `engine` overrides the configured one (tests pass a prepared engine)."""
+def build_server(settings: Settings | None = None, engine: Engine | None = None, *,
+                 token_verifier: TokenVerifier | None = None, auth: AuthSettings | None = None) -> MCPServer:
+    """Create the MCP server. `engine` overrides the configured one (tests pass a prepared engine).
+
+    `token_verifier` and `auth` protect the HTTP transport (see mcp_docvl/auth.py and transport.py).
+    """
     settings = settings or Settings.from_env()
     state = ServerState(settings=settings, engine=engine)
 
@@ -87,6 +95,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
         warm = getattr(state.engine, "warm", None)
         if callable(warm):
             await anyio.to_thread.run_sync(warm)
+        if settings.isolate and settings.engine in WORKER_ENGINES:
+            await anyio.to_thread.run_sync(get_pool(settings).prestart, settings)
         state.ready = True
         try:
             yield state
@@ -99,6 +109,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
         version=__version__,
         instructions=_instructions(settings),
         lifespan=lifespan,
+        token_verifier=token_verifier,
+        auth=auth,
     )
 
     async def run_in_worker(func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
@@ -115,13 +127,20 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
                     log.debug("progress notification failed", exc_info=True)
 
         try:
-            return await anyio.to_thread.run_sync(functools.partial(func, progress=progress, **kwargs))
+            if can_isolate(func, kwargs, settings, kwargs.get("engine")):
+                # In a worker process the parent enforces the time limits by killing it (mcp_docvl/workers.py).
+                return await anyio.to_thread.run_sync(
+                    functools.partial(run_isolated, func, kwargs, settings, progress=progress, cancelled=cancelled),
+                    abandon_on_cancel=True,
+                )
+            clocked = CallClock(settings).wrap(progress)
+            return await anyio.to_thread.run_sync(functools.partial(func, progress=clocked, **kwargs))
         except anyio.get_cancelled_exc_class():
             cancelled.set()
             raise
         except DocvlError as exc:
             raise ToolError(str(exc)) from None
-        except Cancelled:
+        except (Cancelled, WorkerCancelled):
             raise ToolError("The call was cancelled.") from None
         except Exception as exc:
             log.exception("unexpected failure in %s", getattr(func, "__name__", func))
