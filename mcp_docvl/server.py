@@ -28,6 +28,7 @@ from mcp_docvl.errors import DocvlError
 from mcp_docvl.limits import CallClock
 from mcp_docvl.models import ReadDocumentResult
 from mcp_docvl.reader import read_document
+from mcp_docvl.untrusted import neutralize_fences
 from mcp_docvl.workers import WORKER_ENGINES, WorkerCancelled, can_isolate, get_pool, run_isolated
 
 log = logging.getLogger("mcp_docvl")
@@ -72,7 +73,7 @@ def _wrap_content(result: ReadDocumentResult) -> str:
     notes = []
     for page in result.pages:
         notes.extend(f"page {page.page}: {w}" for w in page.warnings)
-    body = f"{header}\n<document>\n{result.combined()}\n</document>"
+    body = f"{header}\n<document>\n{neutralize_fences(result.combined())}\n</document>"
     if notes:
         body += "\nNotes:\n" + "\n".join(f"- {n}" for n in notes)
     return body
@@ -93,10 +94,11 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         if state.engine is None:
             state.engine = create_engine(settings)
         warm = getattr(state.engine, "warm", None)
-        if callable(warm):
-            await anyio.to_thread.run_sync(warm)
         if settings.isolate and settings.engine in WORKER_ENGINES:
+            # Calls run in worker processes, which warm their own engines; the one here is only a fallback.
             await anyio.to_thread.run_sync(get_pool(settings).prestart, settings)
+        elif callable(warm):
+            await anyio.to_thread.run_sync(warm)
         state.ready = True
         try:
             yield state

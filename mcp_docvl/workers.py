@@ -162,8 +162,12 @@ class WorkerPool:
         for worker in started:
             worker.conn.send((__name__, "warm", {"settings": settings, "engine": None}))
         for worker in started:
-            if worker.conn.poll(120):
-                worker.conn.recv()
+            try:
+                if worker.conn.poll(120):
+                    worker.conn.recv()
+            except (EOFError, OSError):  # it died starting (e.g. an unguarded __main__): calls start a new one
+                worker.kill()
+                continue
             self._give_back(worker)
 
     def run(self, func: Callable[..., Any], kwargs: dict[str, Any], settings: Settings,
@@ -178,17 +182,24 @@ class WorkerPool:
             worker = self._take()
             try:
                 worker.conn.send((func.__module__, func.__qualname__, kwargs))
-                result = self._wait(worker, settings, call_deadline, progress, cancelled)
+                message = self._wait(worker, settings, call_deadline, progress, cancelled)
             except BaseException:
+                # Timed out, cancelled or dead: whatever the worker is doing, it is not trusted again.
                 worker.kill()
                 raise
-            self._give_back(worker)
-            return result
+            self._give_back(worker)  # it answered, so it is healthy, even if the answer is an error
+            kind = message[0]
+            if kind == "ok":
+                return message[1]
+            if kind == "docvl":
+                raise message[1](message[2], message[3])
+            raise WorkerFailure(f"{message[1]}: {message[2]}")
         finally:
             self._slots.release()
 
     def _wait(self, worker: _Worker, settings: Settings, call_deadline: float,
-              progress: Callable[[int, int], None] | None, cancelled: threading.Event | None) -> Any:
+              progress: Callable[[int, int], None] | None, cancelled: threading.Event | None) -> tuple[Any, ...]:
+        """The worker's final message; raises on time limits, cancellation and a dead worker."""
         page_deadline = time.monotonic() + settings.page_timeout
         pages_done = 0
         while True:
@@ -216,12 +227,8 @@ class WorkerPool:
                 if progress is not None:
                     progress(message[1], message[2])
                 continue
-            if kind == "ok":
-                return message[1]
-            if kind == "docvl":
-                raise message[1](message[2], message[3])
-            if kind == "failure":
-                raise WorkerFailure(f"{message[1]}: {message[2]}")
+            if kind in ("ok", "docvl", "failure"):
+                return message
             worker.process.join(timeout=5)
             code = worker.process.exitcode
             raise DocumentCorrupt(
