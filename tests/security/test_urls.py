@@ -193,5 +193,5 @@ def test_host_with_one_internal_address_among_public_ones_is_refused(tmp_path: P
                 (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", mixed)
-    with pytest.raises(AccessDenied, match="10.0.0.5"):
+    with pytest.raises(AccessDenied, match=r"10\.0\.0\.5"):
         load_source("http://mixed.test/doc.pdf", Settings.from_env(roots=[tmp_path]))
