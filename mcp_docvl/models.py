@@ -68,3 +68,62 @@ class ReadDocumentResult(BaseModel):
         if self.continuation:
             text += f"\n\n[{self.continuation}]"
         return text
+
+
+class Citation(BaseModel):
+    page: int = Field(description="Page number, 1-based.")
+    bbox: tuple[float, float, float, float] = Field(
+        description="Region on the page: x0, y0, x1, y1 from the top-left corner, in the page's unit."
+    )
+    unit: Literal["pt", "px"] = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
+    text: str = Field(description="The text found in that region, quoted as read.")
+    score: float | None = Field(default=None, description="Retrieval score (BM25) of this passage, when ranked.")
+
+
+AnswerMethod = Literal["vlm", "sampling", "retrieval"]
+
+
+class AnswerResult(BaseModel):
+    document: DocumentInfo = Field(description="The document asked about.")
+    question: str = Field(description="The question as asked.")
+    answer: str | None = Field(
+        description="The answer, or null when the document does not say (or no model was available to answer: "
+        "see `method` and `reason`). Never guessed."
+    )
+    citations: list[Citation] = Field(
+        description="Where the answer comes from. With `method: retrieval`, the passages most likely to hold it, "
+        "best first."
+    )
+    confidence: float = Field(
+        description="0..1. For an answer: how much of it the cited text supports. For retrieval: the share of the "
+        "question's terms found in the best passage."
+    )
+    method: AnswerMethod = Field(
+        description="Who answered: 'vlm' (the server's vision-language model), 'sampling' (the client's own model, "
+        "via MCP sampling), 'retrieval' (no model: ranked evidence only, `answer` null)."
+    )
+    model: str | None = Field(default=None, description="The engine or model that produced the answer, if any.")
+    reason: str | None = Field(default=None, description="Why `answer` is null, when it is.")
+    pages_searched: list[int] = Field(description="The pages that were searched.")
+
+
+class FieldResult(BaseModel):
+    value: object = Field(description="The value, typed as the schema says; null when not found.")
+    citation: Citation | None = Field(default=None, description="Where the value was read, when found.")
+    confidence: float = Field(description="0..1: how sure the extraction is (0 when not found).")
+    reason: str | None = Field(default=None, description="Why the value is null, when it is.")
+
+
+class ExtractFieldsResult(BaseModel):
+    document: DocumentInfo = Field(description="The document the fields were read from.")
+    data: dict[str, object] = Field(
+        description="The filled object: validates against `json_schema`; a field not found is null."
+    )
+    fields: dict[str, FieldResult] = Field(description="Per field: value, citation, confidence, or why it is null.")
+    method: Literal["rules", "vlm"] = Field(
+        description="'rules' (layout-aware rules on the recognised text) or 'vlm' (the vision-language model, "
+        "its JSON validated against the schema)."
+    )
+    json_schema: dict[str, object] = Field(description="The JSON Schema the data was filled to.")
+    pages: list[int] = Field(description="The pages read.")
+    warnings: list[str] = Field(default_factory=list, description="Anything the caller should know.")

@@ -36,6 +36,10 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
             usable = False
         if layer.chars > 0 and not usable and layer.readable_chars < _READABLE * layer.chars:
             warnings.append("The embedded text is unreadable (fonts without a Unicode map); the page was recognised.")
+        if layer.chars == 0 and doc.is_blank(index):
+            warnings.append("No text was found on this page: it is blank.")
+            return Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
+                        confidence=1.0, warnings=warnings)
         if usable:
             if layer.rotation:
                 warnings.append(f"Text runs at {layer.rotation}° on the page; it was read upright and boxes are "
@@ -53,11 +57,12 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
     # Back from pixels to page units.
     sx = width / image.width
     sy = height / image.height
-    words = [
-        Word(text=w.text, bbox=(w.bbox[0] * sx, w.bbox[1] * sy, w.bbox[2] * sx, w.bbox[3] * sy),
-             size=w.size * sy, bold=w.bold, confidence=w.confidence)
-        for w in transcript.words
-    ]
+
+    def scaled(w: Word) -> Word:
+        return Word(text=w.text, bbox=(w.bbox[0] * sx, w.bbox[1] * sy, w.bbox[2] * sx, w.bbox[3] * sy),
+                    size=w.size * sy, bold=w.bold, confidence=w.confidence)
+
+    words = [scaled(w) for w in transcript.words]
     lines = build_lines(words)
     method = "vlm" if transcript.markdown is not None else "ocr"
     page = Page(number=number, width=width, height=height, unit=unit, method=method,

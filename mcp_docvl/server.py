@@ -14,19 +14,23 @@ import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Image, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, CreateMessageResult, SamplingMessage, TextContent, ToolAnnotations
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mcp_docvl import __version__
+from mcp_docvl.answers import ModelReply, answer_about, answer_prompt, evidence_crops
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import Engine, create_engine
+from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import DocvlError
+from mcp_docvl.extract.fields import extract_fields
+from mcp_docvl.extract.presets import PRESETS
 from mcp_docvl.limits import CallClock
-from mcp_docvl.models import ReadDocumentResult
+from mcp_docvl.models import AnswerResult, ExtractFieldsResult, ReadDocumentResult
 from mcp_docvl.reader import read_document
 from mcp_docvl.untrusted import neutralize_fences
 from mcp_docvl.workers import WORKER_ENGINES, WorkerCancelled, can_isolate, get_pool, run_isolated
@@ -77,6 +81,17 @@ def _wrap_content(result: ReadDocumentResult) -> str:
     if notes:
         body += "\nNotes:\n" + "\n".join(f"- {n}" for n in notes)
     return body
+
+
+def _preset_prompt(preset: str) -> Callable[[str], str]:
+    def prompt(source: str) -> str:
+        fields = ", ".join(PRESETS[preset]["properties"])
+        return (f"Extract the {preset} fields ({fields}) from the document {source!r}: call the `extract_fields` "
+                f"tool with source={source!r} and preset={preset!r}. Report each value with its page, and say which "
+                "fields were not found and why; do not fill them in yourself.")
+
+    prompt.__name__ = f"{preset}_prompt"
+    return prompt
 
 
 def build_server(settings: Settings | None = None, engine: Engine | None = None, *,
@@ -184,6 +199,111 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             content=[TextContent(type="text", text=_wrap_content(result))],
             structured_content=result.model_dump(mode="json"),
         )
+
+    def without_progress(func: Callable[..., T]) -> Callable[..., T]:
+        # Answers and fields read few pages; the library functions take no progress callback.
+        def call(progress: Callable[[int, int], None], **kwargs: Any) -> T:
+            return func(**kwargs)
+
+        call.__name__ = getattr(func, "__name__", "call")
+        return call
+
+    SourceArg = Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, or the document "
+                                                 "as a data: URI or base64 string.")]
+    PagesArg = Annotated[str | None, Field(description='Pages to search, 1-based: e.g. "1-3,7". Default: all '
+                                                       "(extract_fields: the first 3).")]
+    PasswordArg = Annotated[str | None, Field(description="Password of an encrypted PDF.")]
+
+    async def ask_client_model(source: str, question: str, pages: str | None, password: str | None,
+                               ctx: Context) -> Sample | None:
+        """Sampling request to the client's own model, when no VLM engine answers and the client can sample."""
+        if isinstance(state.engine, GenerativeEngine):
+            return None
+        capabilities = ctx.client_capabilities
+        if capabilities is None or capabilities.sampling is None:
+            return None
+        try:
+            prompt = await anyio.to_thread.run_sync(functools.partial(
+                answer_prompt, source, question, pages, password=password, settings=settings, engine=state.engine))
+        except DocvlError:
+            return None  # the tool body reports the same error
+        if prompt is None:
+            return None
+        return Sample(messages=[SamplingMessage(role="user", content=TextContent(type="text", text=prompt.text))],
+                      max_tokens=prompt.max_tokens, system_prompt=prompt.system, temperature=0.0)
+
+    @server.tool(
+        name="answer_about",
+        title="Answer a question about a document",
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+    )
+    async def answer_about_tool(
+        source: SourceArg,
+        question: Annotated[str, Field(description="The question, e.g. 'What is the total due?'.")],
+        pages: PagesArg = None,
+        password: PasswordArg = None,
+        evidence_images: Annotated[int, Field(ge=0, le=5, description="How many cropped images of the cited "
+                                                                      "regions to include (0-5).")] = 0,
+        sampled: Annotated[CreateMessageResult | None, Resolve(ask_client_model)] = None,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, AnswerResult]:
+        """Answer a question from the document, citing the page regions the answer comes from.
+
+        The document's passages are ranked against the question and the best ones go to the server's
+        vision-language model, or else to your own model (MCP sampling). With neither, the best passages come
+        back as evidence with answer null and method 'retrieval'. A question the document does not answer gets
+        answer null; nothing is guessed.
+        """
+        reply = None
+        if sampled is not None and isinstance(sampled.content, TextContent):
+            reply = ModelReply(text=sampled.content.text, model=sampled.model)
+        result = await run_in_worker(
+            without_progress(answer_about), ctx, source=source, question=question, pages=pages, password=password,
+            settings=settings, engine=state.engine, reply=reply,
+        )
+        content: list[Any] = [TextContent(type="text", text=result.model_dump_json(indent=1))]
+        if evidence_images and result.citations:
+            crops = await run_in_worker(
+                without_progress(evidence_crops), ctx, source=source, citations=result.citations,
+                limit=evidence_images, password=password, settings=settings,
+            )
+            content += [Image(data=crop, format="png").to_image_content() for crop in crops]
+        return CallToolResult(content=content, structured_content=result.model_dump(mode="json"))
+
+    @server.tool(
+        name="extract_fields",
+        title="Extract fields from a document",
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
+    )
+    async def extract_fields_tool(
+        source: SourceArg,
+        json_schema: Annotated[dict[str, Any] | None, Field(
+            description='JSON Schema of the object to fill, e.g. {"type": "object", "properties": {"total": '
+                        '{"type": "number"}, "date": {"type": "string", "format": "date"}}}.')] = None,
+        fields: Annotated[list[dict[str, Any]] | None, Field(
+            description='Instead of a schema: a flat list of fields, each {"name": ..., "description": ..., '
+                        '"type": "string|number|integer|boolean"}.')] = None,
+        preset: Annotated[Literal["invoice", "receipt"] | None, Field(
+            description="Instead of a schema: a ready-made one (company, date, address, total, tax, items).")] = None,
+        pages: PagesArg = None,
+        password: PasswordArg = None,
+        ctx: Context | None = None,
+    ) -> ExtractFieldsResult:
+        """Fill a JSON Schema (or a field list, or a preset) from the document.
+
+        Each field comes with its value, the page region it was read from, and a confidence; a field that is not
+        found, or whose text does not fit the field's type, is null with the reason. `data` validates against
+        the returned `json_schema` (the given schema with every field nullable).
+        """
+        return await run_in_worker(
+            without_progress(extract_fields), ctx, source=source, schema=json_schema, fields=fields, preset=preset,
+            pages=pages, password=password, settings=settings, engine=state.engine,
+        )
+
+    for preset_name in PRESETS:
+        server.prompt(name=preset_name, title=f"Extract a {preset_name}",
+                      description=f"Read a {preset_name} and return its fields as JSON, with citations.")(
+            _preset_prompt(preset_name))
 
     @server.custom_route("/health", ["GET"])
     async def health(_request: Request) -> JSONResponse:

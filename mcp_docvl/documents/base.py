@@ -38,6 +38,10 @@ class Document(Protocol):
         """The page's embedded text, or None for documents that have none (images)."""
         ...
 
+    def is_blank(self, index: int) -> bool:
+        """True when the page draws nothing at all (no text, image or path), so there is nothing to recognise."""
+        ...
+
     def image_coverage(self, index: int) -> float:
         """Fraction of the page area covered by images (a scan has ~1.0)."""
         ...

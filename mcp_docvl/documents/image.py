@@ -56,6 +56,9 @@ class ImageDocument:
     def text_layer(self, index: int) -> None:
         return None
 
+    def is_blank(self, index: int) -> bool:
+        return False
+
     def image_coverage(self, index: int) -> float:
         return 1.0
 

@@ -41,6 +41,9 @@ class Line:
 
     words: list[Word]
     bbox: BBox
+    # Median font size and whether every word is bold: read many times by layout, so computed once.
+    size: float = 0.0
+    bold: bool = False
     # How many line segments share this line's row (1: the line stands alone, as headings do).
     row_segments: int = 1
 
@@ -49,21 +52,14 @@ class Line:
         return " ".join(w.text for w in self.words)
 
     @property
-    def size(self) -> float:
-        sizes = sorted(w.size for w in self.words)
-        return sizes[len(sizes) // 2]
-
-    @property
-    def bold(self) -> bool:
-        return all(w.bold for w in self.words)
-
-    @property
     def confidence(self) -> float:
         return min(w.confidence for w in self.words)
 
     @classmethod
     def of(cls, words: list[Word]) -> Line:
-        return cls(words=words, bbox=union_bbox([w.bbox for w in words]))
+        sizes = sorted(w.size for w in words)
+        return cls(words=words, bbox=union_bbox([w.bbox for w in words]), size=sizes[len(sizes) // 2],
+                   bold=all(w.bold for w in words))
 
 
 @dataclass(slots=True)

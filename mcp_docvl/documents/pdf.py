@@ -55,6 +55,14 @@ class PdfDocument:
             finally:
                 page.close()
 
+    def is_blank(self, index: int) -> bool:
+        with PDFIUM_LOCK:
+            page = self._pdf[index]
+            try:
+                return pdfium_c.FPDFPage_CountObjects(page) == 0
+            finally:
+                page.close()
+
     def image_coverage(self, index: int) -> float:
         with PDFIUM_LOCK:
             page = self._pdf[index]
@@ -124,17 +132,15 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
         # Characters outside the BMP come back as surrogate pairs: fall back to one code point per index.
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(n))
 
-    # One ctypes call per character is the cost floor of positional text; everything after is vectorised.
-    boxes = np.empty((n, 4), dtype=np.float64)
-    rect = pdfium_c.FS_RECTF()
-    rect_p = ctypes.byref(rect)
-    loose = pdfium_c.FPDFText_GetLooseCharBox
+    # One ctypes call per character is the cost floor of positional text: each call writes straight into one
+    # shared array (byref with an offset), and everything after is vectorised.
+    rects = (pdfium_c.FS_RECTF * n)()
+    base = ctypes.addressof(rects)
+    handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
     for i in range(n):
-        loose(textpage, i, rect_p)
-        boxes[i, 0] = rect.left
-        boxes[i, 1] = rect.bottom
-        boxes[i, 2] = rect.right
-        boxes[i, 3] = rect.top
+        _LOOSE_CHAR_BOX(handle, i, base + 16 * i)
+    ltrb = np.frombuffer(rects, dtype=np.float32).reshape(n, 4).astype(np.float64)  # left, top, right, bottom
+    boxes = ltrb[:, [0, 3, 2, 1]]  # -> left, bottom, right, top
 
     chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     space = np.isin(chars, _WHITESPACE) | (chars == 0)
@@ -187,6 +193,13 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
         words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable, rotation=rotation
     )
 
+
+# FPDFText_GetLooseCharBox with plain pointer arguments, so the hot loop passes integers instead of building
+# a ctypes pointer object per character.
+_LOOSE_CHAR_BOX = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(
+    ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
+)
+assert ctypes.sizeof(pdfium_c.FS_RECTF) == 16
 
 _WHITESPACE = np.array([0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE],
                        dtype=np.uint32)

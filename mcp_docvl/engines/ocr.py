@@ -46,22 +46,31 @@ class OcrEngine:
                 raise EngineError(f"OCR failed on the page image ({exc}).", "Check the image.") from exc
         if result.txts is None or len(result.txts) == 0:
             return PageTranscript(words=[], confidence=0.0)
-        words: list[Word] = []
+        lines: list[list[Word]] = []
         scores: list[float] = []
         word_results = result.word_results or ()
         for index, (box, text, score) in enumerate(zip(result.boxes, result.txts, result.scores, strict=False)):
             scores.append(float(score))
             line_words = word_results[index] if index < len(word_results) else ()
-            words.extend(_line_words(np.asarray(box), text, float(score), line_words))
+            words = _line_words(np.asarray(box), text, float(score), line_words)
+            if words:
+                lines.append(words)
         weights = [len(t) for t in result.txts]
         confidence = float(np.average(scores, weights=weights)) if sum(weights) else 0.0
-        return PageTranscript(words=words, confidence=confidence)
+        return PageTranscript(words=[w for line in lines for w in line], confidence=confidence)
+
+
+_BOX_HEIGHT_KEPT = 0.65
 
 
 def _line_words(box: np.ndarray, text: str, score: float, word_boxes) -> list[Word]:
     """Words of one recognised line with their own boxes; the line's box split by characters if none came back."""
     x0, y0 = float(box[:, 0].min()), float(box[:, 1].min())
     x1, y1 = float(box[:, 0].max()), float(box[:, 1].max())
+    # The detector pads its boxes by about half a line above and below; undo that so that neighbouring lines of a
+    # tightly set page do not overlap and merge into one row.
+    pad = (y1 - y0) * (1 - _BOX_HEIGHT_KEPT) / 2
+    y0, y1 = y0 + pad, y1 - pad
     height = y1 - y0
     out: list[Word] = []
     tokens = text.split()

@@ -138,11 +138,13 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
 def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
     """True when a vertical cut separates columns of running text rather than the cells of a form or table.
 
-    Text columns have lines that do not pair up row by row with the lines beside them; a form or table has a
-    label on the left for every value on the right, and is better read row by row.
+    Text columns hold running text (several words a line on both sides) whose lines do not pair up row by row;
+    a form, a receipt or a table has a short value beside each label, and is better read row by row.
     """
     parts = _split(region, 0, gutters)
     if len(parts) < 2:
+        return False
+    if any(median(len(ln.words) for ln in part) < 3 for part in parts):
         return False
     left, right = parts[0], parts[1]
     paired = 0

@@ -1,0 +1,270 @@
+"""Answering questions about a document, grounded: every answer cites the page regions it came from.
+
+Retrieval comes first: the document's passages are ranked against the question (BM25) and only the best ones,
+and their pages, go to a model, so a long document fits a small context. Who answers, in order:
+1. the configured vision-language engine (a `GenerativeEngine`), from the top pages' images and passages;
+2. an outside model the caller consulted with `answer_prompt` (the MCP server asks the client's own model
+   through sampling) and whose reply it passes back as `reply`;
+3. nobody: the ranked passages come back as evidence with `answer` null and `method: "retrieval"`.
+A model's reply is only accepted as an answer when it names one; "not in the document" stays null.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+
+from mcp_docvl.config import Settings
+from mcp_docvl.documents import Document, open_document
+from mcp_docvl.documents.model import Page
+from mcp_docvl.engines import Engine, create_engine
+from mcp_docvl.engines.base import GenerativeEngine
+from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.extract.retrieval import Ranked, load_pages, page_passages, query_terms, rank, tokenize
+from mcp_docvl.models import AnswerMethod, AnswerResult, Citation, DocumentInfo
+from mcp_docvl.page_ranges import parse_pages
+from mcp_docvl.reader import document_info
+from mcp_docvl.sources import Source, load_source
+
+# Passages a model sees, and how many of their pages go to a VLM as images.
+_MODEL_PASSAGES = 8
+_VLM_PAGES = 2
+# Rendering for the VLM and for evidence crops: legible text without huge images.
+_IMAGE_DPI = 144
+# Characters of passage text in a prompt: well inside a 16K-token context with the page images.
+_PROMPT_CHARS = 12_000
+_MAX_QUESTION_CHARS = 2_000
+_NO_ANSWER = re.compile(r"^\W*(?:null|none|n/?a|unknown|not (?:found|stated|given|mentioned|in the document)|"
+                        r"no answer|i (?:do not|don't) know|the document does not say)\W*$", re.IGNORECASE)
+
+SYSTEM_PROMPT = (
+    "You answer questions about a document using only the numbered passages (and page images) provided. "
+    "Reply with one JSON object and nothing else: "
+    '{"answer": "<the short answer, in the document\'s words where possible>", "passages": [<numbers of the '
+    'passages that support it>]}. If the passages do not contain the answer, reply {"answer": null, "passages": []}. '
+    "Never guess."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPrompt:
+    """What to ask a model: the system prompt, the user message (question + numbered passages)."""
+
+    system: str
+    text: str
+    max_tokens: int
+    # The passages in the order they are numbered in `text` (1-based in the prompt).
+    evidence: tuple[Ranked, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReply:
+    """A reply from a model the caller asked (e.g. the MCP client's own model, through sampling)."""
+
+    text: str
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class _Evidence:
+    info: DocumentInfo
+    pages: list[Page]
+    ranked: list[Ranked]
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidArgument("The question is empty.", "Ask a question about the document, e.g. 'What is the total?'.")
+    question = question.strip()
+    if len(question) > _MAX_QUESTION_CHARS:
+        raise InvalidArgument(f"The question is {len(question):,} characters long.",
+                              f"Ask it in at most {_MAX_QUESTION_CHARS:,} characters.")
+    if not query_terms(question):
+        raise InvalidArgument(f"The question {question!r} has no words to search the document for.",
+                              "Name what you are looking for, e.g. 'What is the invoice date?'.")
+    return question
+
+
+def _gather(source: str | Source, question: str, pages: str | None, password: str | None, settings: Settings,
+            engine: Engine | None, top_k: int) -> _Evidence:
+    src = source if isinstance(source, Source) else load_source(source, settings)
+    doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
+    try:
+        numbers = parse_pages(pages, doc.page_count)
+        if len(numbers) > settings.max_pages_per_call:
+            raise InvalidArgument(
+                f"{len(numbers)} pages were selected; one question searches at most {settings.max_pages_per_call}.",
+                "Narrow `pages` to the part of the document that should hold the answer.")
+        loaded = load_pages(doc, src.sha256, numbers, engine, settings)
+        info = document_info(src, doc)
+    finally:
+        doc.close()
+    passages = [p for page in loaded for p in page_passages(page)]
+    return _Evidence(info=info, pages=loaded, ranked=rank(passages, question, top_k))
+
+
+def _off_topic(question: str, evidence: _Evidence) -> InvalidArgument:
+    terms = ", ".join(sorted(set(query_terms(question))))
+    searched = _page_list(evidence.pages)
+    return InvalidArgument(
+        f"None of the question's terms ({terms}) occur in page(s) {searched} of the document, so it cannot be "
+        "answered from it.",
+        "Check that this is the right document and pages, or rephrase with words the document uses.",
+    )
+
+
+def _page_list(pages: list[Page]) -> str:
+    numbers = [p.number for p in pages]
+    return f"{numbers[0]}-{numbers[-1]}" if len(numbers) > 2 else ", ".join(map(str, numbers))
+
+
+def _build_prompt(question: str, ranked: list[Ranked]) -> AnswerPrompt:
+    parts: list[str] = []
+    used: list[Ranked] = []
+    budget = _PROMPT_CHARS
+    for item in ranked:
+        block = f"[{len(used) + 1}] (page {item.passage.page})\n{item.passage.text}"
+        if len(block) > budget and used:
+            break
+        parts.append(block[:budget])
+        used.append(item)
+        budget -= len(block)
+    text = f"Question: {question}\n\nPassages:\n" + "\n\n".join(parts)
+    return AnswerPrompt(system=SYSTEM_PROMPT, text=text, max_tokens=512, evidence=tuple(used))
+
+
+def answer_prompt(source: str | Source, question: str, pages: str | None = None, *, password: str | None = None,
+                  settings: Settings | None = None, engine: Engine | None = None) -> AnswerPrompt | None:
+    """The prompt an outside model should answer (None when the question matches nothing in the document).
+
+    Pass the model's reply back to `answer_about(..., reply=...)`; both calls rank the same passages.
+    """
+    settings = settings or Settings.from_env()
+    question = _check_question(question)
+    evidence = _gather(source, question, pages, password, settings, engine, _MODEL_PASSAGES)
+    return _build_prompt(question, evidence.ranked) if evidence.ranked else None
+
+
+def _citation(item: Ranked, pages: list[Page]) -> Citation:
+    unit = next((p.unit for p in pages if p.number == item.passage.page), "pt")
+    return Citation(page=item.passage.page, bbox=tuple(round(v, 2) for v in item.passage.bbox), unit=unit,
+                    text=item.passage.text, score=round(item.score, 3))
+
+
+def _parse_reply(text: str) -> tuple[str | None, list[int]]:
+    """The answer and the cited passage numbers from a model's reply (JSON as asked, or plain text)."""
+    found = re.search(r"\{.*\}", text, re.DOTALL)
+    if found:
+        try:
+            data = json.loads(found.group(0))
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            answer = data.get("answer")
+            numbers = [int(n) for n in data.get("passages") or [] if isinstance(n, int | str) and str(n).isdigit()]
+            if answer is None or (isinstance(answer, str) and (not answer.strip() or _NO_ANSWER.match(answer))):
+                return None, []
+            return (answer if isinstance(answer, str) else json.dumps(answer)).strip(), numbers
+    plain = text.strip()
+    if not plain or _NO_ANSWER.match(plain):
+        return None, []
+    return plain, []
+
+
+def _support(answer: str, cited: list[Ranked]) -> float:
+    """Share of the answer's tokens that occur in the cited passages."""
+    tokens = tokenize(answer)
+    if not tokens:
+        return 0.0
+    present = {t for item in cited for t in tokenize(item.passage.text)}
+    return round(sum(1 for t in tokens if t in present) / len(tokens), 3)
+
+
+def _from_reply(question: str, evidence: _Evidence, prompt: AnswerPrompt, reply: str, method: AnswerMethod,
+                model: str | None) -> AnswerResult:
+    answer, numbers = _parse_reply(reply)
+    searched = [p.number for p in evidence.pages]
+    if answer is None:
+        return AnswerResult(document=evidence.info, question=question, answer=None, citations=[], confidence=0.0,
+                            method=method, model=model, reason="The model found no answer in the document.",
+                            pages_searched=searched)
+    cited = [prompt.evidence[n - 1] for n in dict.fromkeys(numbers) if 1 <= n <= len(prompt.evidence)]
+    if not cited:
+        # The model named no passage: cite the ones that hold most of the answer's words.
+        scored = sorted(prompt.evidence, key=lambda r: -_support(answer, [r]))
+        cited = [r for r in scored[:2] if _support(answer, [r]) > 0]
+    return AnswerResult(document=evidence.info, question=question, answer=answer,
+                        citations=[_citation(r, evidence.pages) for r in cited],
+                        confidence=_support(answer, cited) if cited else 0.0, method=method, model=model,
+                        pages_searched=searched)
+
+
+def answer_about(source: str | Source, question: str, pages: str | None = None, *, password: str | None = None,
+                 settings: Settings | None = None, engine: Engine | None = None, reply: ModelReply | None = None,
+                 top_k: int = 5) -> AnswerResult:
+    """Answer `question` from the document, with citations (see the module docstring for who answers)."""
+    settings = settings or Settings.from_env()
+    question = _check_question(question)
+    if engine is None:
+        engine = create_engine(settings)
+    generative = isinstance(engine, GenerativeEngine)
+    evidence = _gather(source, question, pages, password, settings, engine, max(top_k, _MODEL_PASSAGES))
+    # A VLM may still see the answer (a chart, a stamp) where no word matches: it gets the first pages.
+    if not evidence.ranked and not generative:
+        raise _off_topic(question, evidence)
+    prompt = _build_prompt(question, evidence.ranked)
+    if generative:
+        images = _page_images(source, evidence, settings, password)
+        text = engine.generate(f"{prompt.system}\n\n{prompt.text}", images, max_new_tokens=prompt.max_tokens)
+        return _from_reply(question, evidence, prompt, text, "vlm", engine.name)
+    if reply is not None:
+        return _from_reply(question, evidence, prompt, reply.text, "sampling", reply.model)
+    top = evidence.ranked[:top_k]
+    return AnswerResult(
+        document=evidence.info, question=question, answer=None, citations=[_citation(r, evidence.pages) for r in top],
+        confidence=top[0].coverage, method="retrieval", model=None,
+        reason="No answering model is available (the engine is not a vision-language model and the client offered "
+        "no sampling); the citations are the passages most likely to hold the answer, best first.",
+        pages_searched=[p.number for p in evidence.pages],
+    )
+
+
+def _page_images(source: str | Source, evidence: _Evidence, settings: Settings, password: str | None) -> list:
+    numbers = list(dict.fromkeys(r.passage.page for r in evidence.ranked))[:_VLM_PAGES]
+    if not numbers:
+        numbers = [p.number for p in evidence.pages[:_VLM_PAGES]]
+    doc = _reopen(source, settings, password)
+    try:
+        return [doc.render(n - 1, _IMAGE_DPI if doc.page_size(n - 1)[2] == "pt" else None) for n in numbers]
+    finally:
+        doc.close()
+
+
+def _reopen(source: str | Source, settings: Settings, password: str | None) -> Document:
+    src = source if isinstance(source, Source) else load_source(source, settings)
+    return open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
+
+
+def evidence_crops(source: str | Source, citations: list[Citation], *, limit: int = 3, password: str | None = None,
+                   settings: Settings | None = None) -> list[bytes]:
+    """PNG crops of the first `limit` cited regions (with a small margin), for a person to check the answer."""
+    settings = settings or Settings.from_env()
+    doc = _reopen(source, settings, password)
+    out: list[bytes] = []
+    try:
+        for citation in citations[:limit]:
+            width, height, unit = doc.page_size(citation.page - 1)
+            image = doc.render(citation.page - 1, _IMAGE_DPI if unit == "pt" else None)
+            sx, sy = image.width / width, image.height / height
+            x0, y0, x1, y1 = citation.bbox
+            margin = 6
+            box = (max(int(x0 * sx) - margin, 0), max(int(y0 * sy) - margin, 0),
+                   min(int(x1 * sx) + margin, image.width), min(int(y1 * sy) + margin, image.height))
+            buffer = io.BytesIO()
+            image.crop(box).save(buffer, format="PNG")
+            out.append(buffer.getvalue())
+    finally:
+        doc.close()
+    return out

@@ -1,0 +1,755 @@
+"""Filling a JSON Schema from a document: every value typed, cited (page, box, text) and scored, or null with a reason.
+
+Two ways to fill it:
+- rules (the embedded engine): layout-aware rules over the recognised lines: a label with its value on the
+  same row or just below, the largest amount on a total line, the company name near the top, the address block
+  under it, dates and amounts read by the typed parsers;
+- a vision-language engine: the model is prompted with the schema and the page text and images; its JSON is
+  validated against the schema and, if it fails, asked again once with the validation error.
+Either way, a value that does not fit its field's type is dropped (null, with the reason), never returned.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+from jsonschema.validators import validator_for
+
+from mcp_docvl.config import Settings
+from mcp_docvl.documents import open_document
+from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
+from mcp_docvl.engines import Engine, create_engine
+from mcp_docvl.engines.base import GenerativeEngine
+from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.extract import parsers
+from mcp_docvl.extract.presets import PRESETS
+from mcp_docvl.extract.retrieval import load_pages
+from mcp_docvl.models import Citation, ExtractFieldsResult, FieldResult
+from mcp_docvl.page_ranges import parse_pages
+from mcp_docvl.reader import document_info
+from mcp_docvl.sources import Source, load_source
+
+# Documents whose fields sit on their first pages; reading more only costs time.
+_DEFAULT_PAGES = 3
+_VLM_PAGES = 2
+_VLM_TEXT_CHARS = 12_000
+
+# Labels of the amount actually paid, strongest first. Words are matched case-insensitively.
+_TOTAL_STRONG = re.compile(
+    r"grand\s*total|t[o0a]t[a4]l\s*(?:amount\s*|sales\s*)?(?:due|payable|rounded|round(?:ing)?|incl\w*|inc\b|\(incl)|"
+    r"round\w*\s*total|rounded|nett?\s*total|net\s*amount|amount\s*(?:due|payable)|balance\s*due|"
+    r"total\s*sales\s*\(?incl|jumlah|total\s*to\s*pay|montant\s*total|gesamtbetrag|importe\s*total",
+    re.IGNORECASE,
+)
+# OCR misreads "total" often enough ("TOTL", "Tatal", "T0TAL") that a tolerant pattern pays.
+_TOTAL = re.compile(r"\bt[o0a]t[a4]?[l1i]\b|\btotale?\b|\bamount\b|\bsumme\b|\bjumlah\b", re.IGNORECASE)
+_NOT_TOTAL = re.compile(
+    r"sub\s*-?\s*total|total\s*(?:qty|quantity|items?|no\.?|number|disc\w*|saving\w*|tax|gst|vat|sst|excl\w*|"
+    r"exc\b|\(excl|before|weight|pcs|units?)|excl\w*\s*(?:gst|tax|vat)|\bqty\b|discount|rounding\s*adj|"
+    r"\bchange\b|\bcash\b|tender|paid|\bvisa\b|master\s*card|\bcard\b|deposit|\bgst\b|\bvat\b|\bsst\b|\btax\b",
+    re.IGNORECASE,
+)
+_TAX = re.compile(r"\b(?:total\s*)?(?:gst|vat|sst|tax|tva|mwst|iva|service\s*tax|sales\s*tax)\b", re.IGNORECASE)
+_NOT_TAX = re.compile(
+    r"\b(?:id|no|reg\w*|number|invoice|code|summary|exc\w*|incl\w*|rate)\b|\(\s*[a-z]\s*\)\s*0\s*%|@\s*0\s*%",
+    re.IGNORECASE,
+)
+_DATE_LABEL = re.compile(r"\b(?:date|dated|tarikh|datum|fecha|data|issued|invoice\s*date)\b", re.IGNORECASE)
+# Legal-form words: a line holding one is most likely the issuer's name.
+_COMPANY_WORDS = re.compile(
+    r"\b(?:sdn\.?\s*bhd|bhd|berhad|ltd|limited|llc|l\.l\.c|inc|corp\w*|co\b|company|gmbh|ag|s\.?a\.?r?\.?l?|plc|"
+    r"pte|pty|enterprise|enterprises|trading|industries|holdings|restaurant|restoran|cafe|bakery|pharmacy|"
+    r"hardware|store|stores|mart|supermarket|market|hypermarket|stationery|bookstore|electrical|machinery|"
+    r"perniagaan|kedai|syarikat|services?|station|hotel|gallery|auto|marketing)\b",
+    re.IGNORECASE,
+)
+# Lines near the top that are not the issuer's name.
+_NOT_COMPANY = re.compile(
+    r"\b(?:receipt|invoice|tax|gst|sst|vat|reg\w*|welcome|tel|fax|phone|date|time|cashier|bill|order|table|"
+    r"page|copy|official|simplified|original|member|thank|www|http|email)\b|@|^\W*$",
+    re.IGNORECASE,
+)
+_REGISTRATION = re.compile(r"^\W*(?:\(?\s*(?:co\.?\s*)?(?:reg\w*|roc|no|company)?\.?\s*(?:no\.?)?\s*:?\s*"
+                           r"[\d\w]*\d[\d\w]*\s*-\s*[a-z]\s*\)?|\(\s*\d{4,}[\w\s-]*\))\W*$", re.IGNORECASE)
+# Where an address block ends: contact lines, tax ids, document titles, dates.
+_ADDRESS_END = re.compile(
+    r"\b(?:tel|fax|phone|ph|h/?p|mobile|telephone|gst|sst|vat|reg\w*|invoice|receipt|cashier|doc\w*|bill|"
+    r"email|e-mail|www|http|website|date|time|order|table|member|guest|check|no\s*\.?\s*:)\b|@|\bt\s*:|"
+    r"invoice|receipt",
+    re.IGNORECASE,
+)
+_ADDRESS_WORDS = re.compile(
+    r"\b(?:jalan|jln|lorong|taman|tmn|no|lot|street|st|road|rd|avenue|ave|blvd|lane|ln|drive|dr|suite|floor|"
+    r"building|bldg|block|blk|plaza|kawasan|bandar|kampung|kg|persiaran|strasse|straße|rue|via|calle|"
+    r"postcode|zip|city|state|malaysia|singapore|usa|johor|selangor|kuala|lumpur)\b|\b\d{5}\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class _Found:
+    value: object
+    page: Page
+    bbox: BBox
+    text: str
+    confidence: float
+
+
+@dataclass(slots=True)
+class _Row:
+    """Line segments of one printed row, left to right (a label and its value are often separate segments)."""
+
+    lines: list[Line]
+
+    @property
+    def text(self) -> str:
+        return "  ".join(line.text for line in self.lines)
+
+    @property
+    def bbox(self) -> BBox:
+        return union_bbox([ln.bbox for ln in self.lines])
+
+
+def _rows(page: Page) -> list[_Row]:
+    """The page's lines grouped into rows by vertical overlap of their centres, top to bottom."""
+    rows: list[_Row] = []
+    for line in sorted(page.lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
+        centre = (line.bbox[1] + line.bbox[3]) / 2
+        height = line.bbox[3] - line.bbox[1]
+        if rows:
+            last = rows[-1].bbox
+            last_centre = (last[1] + last[3]) / 2
+            if abs(centre - last_centre) < 0.5 * min(height, last[3] - last[1]):
+                rows[-1].lines.append(line)
+                continue
+        rows.append(_Row([line]))
+    for row in rows:
+        row.lines.sort(key=lambda ln: ln.bbox[0])
+    return rows
+
+
+def _span_bbox(line: Line, start: int, end: int) -> BBox:
+    """The box of the words of `line` that the character span [start, end) of `line.text` touches."""
+    boxes = []
+    offset = 0
+    for word in line.words:
+        w_start, w_end = offset, offset + len(word.text)
+        if w_start < end and start < w_end:
+            boxes.append(word.bbox)
+        offset = w_end + 1
+    return union_bbox(boxes) if boxes else line.bbox
+
+
+def _row_matches(row: _Row, finder, after: int = 0) -> list[tuple[parsers.Match, Line]]:
+    """Matches of `finder` in the row's segments; in the first segment only after char `after` (past a label)."""
+    out = []
+    for index, line in enumerate(row.lines):
+        for match in finder(line.text):
+            if index == 0 and match.start < after:
+                continue
+            out.append((match, line))
+    return out
+
+
+def _label_value(rows: list[_Row], index: int, label_end: int, finder) -> list[tuple[parsers.Match, Line]]:
+    """Values for the label in `rows[index]`: after it on the same row, else on the next row (just below)."""
+    found = _row_matches(rows[index], finder, after=label_end)
+    if not found and index + 1 < len(rows):
+        row, below = rows[index], rows[index + 1]
+        height = row.bbox[3] - row.bbox[1]
+        if below.bbox[1] - row.bbox[3] < 1.5 * height:
+            found = _row_matches(below, finder)
+    return found
+
+
+def _money(text: str) -> list[parsers.Match]:
+    return parsers.find_amounts(text, need_decimals=True)
+
+
+def _find_total(pages: list[Page]) -> _Found | None:
+    """The amount paid: the amount after a total label, strongest label first, largest amount among equals.
+
+    Labels are judged segment by segment, so "Total Saving 0.00 | Total 77.20" on one row reads right.
+    """
+    best: tuple[tuple, _Found] | None = None
+    for page in pages:
+        rows = _rows(page)
+        for index, row in enumerate(rows):
+            for position, segment in enumerate(row.lines):
+                text = segment.text
+                strong = _TOTAL_STRONG.search(text)
+                weak = None if strong else _TOTAL.search(text)
+                if not strong and (not weak or _NOT_TOTAL.search(text)):
+                    continue
+                if strong and re.search(r"rounding\s*adj|\bchange\b|\bcash\b|excl", text, re.IGNORECASE):
+                    continue
+                label = strong or weak
+                values = [(m, segment) for m in _money(text[label.end():])]
+                values = [(parsers.Match(m.value, m.start + label.end(), m.end + label.end(), m.text), ln)
+                          for m, ln in values]
+                values += [(m, ln) for ln in row.lines[position + 1:] for m in _money(ln.text)]
+                if not values:
+                    values = _bare_values_below(rows, index, _money)
+                for match, line in values:
+                    if match.value <= 0:
+                        continue
+                    level = 3 if strong else 2 if re.search(r"t[o0a]t[a4]?l", label.group(0), re.I) else 1
+                    confidence = (0.9 if strong else 0.8) * line.confidence
+                    found = _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                                   confidence)
+                    if best is None or (level, match.value) > best[0]:
+                        best = ((level, match.value), found)
+    return best[1] if best else None
+
+
+def _bare_values_below(rows: list[_Row], index: int, finder) -> list[tuple[parsers.Match, Line]]:
+    """Values on the row just below a label, when that row holds values only (no label of its own)."""
+    if index + 1 >= len(rows):
+        return []
+    row, below = rows[index], rows[index + 1]
+    if below.bbox[1] - row.bbox[3] > 1.5 * (row.bbox[3] - row.bbox[1]):
+        return []
+    letters = re.sub(r"(?i)\b(?:rm|myr|usd|eur|sgd|gbp)\b", "", below.text)
+    if sum(c.isalpha() for c in letters) > 1:
+        return []
+    return _row_matches(below, finder)
+
+
+def _find_tax(pages: list[Page]) -> _Found | None:
+    best: tuple[tuple, _Found] | None = None
+    for page in pages:
+        rows = _rows(page)
+        for index, row in enumerate(rows):
+            label = _TAX.search(row.lines[0].text)
+            if not label or _NOT_TAX.search(row.text):
+                continue
+            found = [(m, ln) for m, ln in _label_value(rows, index, label.end(), _money) if m.value >= 0]
+            for match, line in found:
+                rank = (1 if "total" in row.text.lower() else 0, match.value)
+                item = _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                              0.7 * line.confidence)
+                if best is None or rank > best[0]:
+                    best = (rank, item)
+    return best[1] if best else None
+
+
+def _find_date(pages: list[Page]) -> _Found | None:
+    """The document's date: one next to a date label first, else the first date printed."""
+    first: _Found | None = None
+    first_full = False
+    for page in pages:
+        rows = _rows(page)
+        for index, row in enumerate(rows):
+            label = _DATE_LABEL.search(row.lines[0].text)
+            matches = _label_value(rows, index, label.end(), parsers.find_dates) if label else \
+                _row_matches(row, parsers.find_dates)
+            for match, line in matches:
+                found = _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                               (0.9 if label else 0.75) * line.confidence)
+                if label and not re.search(r"due|expir|valid|birth", row.text, re.IGNORECASE):
+                    return found
+                # Unlabelled, a fully written date (four-digit year, month name) beats a short one.
+                full = re.search(r"(?:19|20)\d{2}|[a-z]{3}", match.text, re.IGNORECASE) is not None
+                if first is None or (full and not first_full):
+                    first, first_full = found, full
+    return first
+
+
+def _top_lines(page: Page) -> list[Line]:
+    """Lines in the top part of the page, top to bottom (where letterheads are)."""
+    return [ln for ln in sorted(page.lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+            if ln.bbox[1] < 0.45 * page.height]
+
+
+def _company_line(page: Page) -> tuple[int, Line, float] | None:
+    lines = _top_lines(page)
+    best: tuple[float, int, Line] | None = None
+    for index, line in enumerate(lines[:12]):
+        text = line.text
+        letters = [c for c in text if c.isalpha()]
+        if len(letters) < 3 or _NOT_COMPANY.search(text) or _REGISTRATION.match(text):
+            continue
+        if text == text.lower() and not _COMPANY_WORDS.search(text):
+            continue  # hand-written notes and stamps, not a printed letterhead
+        if parsers.find_dates(text) or parsers.find_phones(text):
+            continue
+        digits = sum(c.isdigit() for c in _strip_ids(text))
+        if digits > len(letters) / 3:
+            continue
+        score = 3.0 if _COMPANY_WORDS.search(text) else 0.0
+        if _ADDRESS_WORDS.search(text) and not score:
+            score -= 2.0
+        score += 1.0 if sum(c.isupper() for c in letters) > 0.7 * len(letters) else 0.0
+        score += line.size / max(_median_size(page), 1.0) - index * 0.3
+        if best is None or score > best[0]:
+            best = (score, index, line)
+    if best is None:
+        return None
+    score, index, line = best
+    return index, line, 0.85 if score >= 3 else 0.55
+
+
+def _median_size(page: Page) -> float:
+    sizes = sorted(ln.size for ln in page.lines)
+    return sizes[len(sizes) // 2] if sizes else 1.0
+
+
+def _find_company(pages: list[Page]) -> _Found | None:
+    if not pages:
+        return None
+    page = pages[0]
+    found = _company_line(page)
+    if found is None:
+        return None
+    index, line, confidence = found
+    lines = _top_lines(page)
+    text, boxes = line.text, [line.bbox]
+    # A long name wraps: the legal form alone on the next line ("SYARIKAT ABC" / "SDN BHD"), a line ending in
+    # "&", or the name's start on the line above one that begins with the legal form ("POPULAR BOOK" / "CO. BHD").
+    if index + 1 < len(lines):
+        nxt = lines[index + 1]
+        if _LEGAL_ONLY.fullmatch(nxt.text) or text.rstrip().endswith(("&", "-", ",")):
+            text, boxes = f"{text} {nxt.text}", [*boxes, nxt.bbox]
+    if index > 0 and _LEGAL_START.match(line.text):
+        above = lines[index - 1]
+        if not _NOT_COMPANY.search(above.text) and line.bbox[1] - above.bbox[3] < line.bbox[3] - line.bbox[1]:
+            text, boxes = f"{above.text} {text}", [above.bbox, *boxes]
+    text = _strip_ids(text)
+    return _Found(text, page, union_bbox(boxes), text, confidence * line.confidence)
+
+
+# A company registration line ("CO.REG: 933109-X", "BR No.: 0195932-X", "Company No 20965"), OCR slips included.
+_COMPANY_ID = re.compile(r"\b(?:co\.?\s*r\w{1,2}g|reg(?:istration)?\s*no|roc|br\s*no|company\s*no|co\.?\s*no)\b",
+                         re.IGNORECASE)
+_LEGAL_ONLY = re.compile(r"\W*(?:sdn\.?\s*bhd|bhd|berhad|ltd|limited|inc|llc|gmbh|pte\.?\s*ltd)\W*", re.IGNORECASE)
+_LEGAL_START = re.compile(r"\W*(?:co\b|company|sdn|bhd|berhad|ltd|limited|inc|llc|gmbh|pte)", re.IGNORECASE)
+_ID_IN_NAME = re.compile(r"\(\s*(?:co\.?\s*)?(?:reg\w*\.?\s*)?(?:no\.?\s*)?:?\s*[a-z]{0,3}\d[\w\s-]*\)", re.IGNORECASE)
+
+
+def _strip_ids(text: str) -> str:
+    """A name without the registration number printed beside it ("ABC SDN BHD (123456-X)")."""
+    return re.sub(r"\s+", " ", _ID_IN_NAME.sub(" ", text)).strip()
+
+
+def _find_address(pages: list[Page]) -> _Found | None:
+    """The address block: lines under the company name up to the first contact/tax/title line."""
+    if not pages:
+        return None
+    page = pages[0]
+    found = _company_line(page)
+    lines = _top_lines(page)
+    start = found[0] + 1 if found else 0
+    block: list[Line] = []
+    for line in lines[start:start + 12]:
+        text = line.text
+        if block and (_ADDRESS_END.search(text) or parsers.find_dates(text) or parsers.find_phones(text)):
+            break
+        if block and line.bbox[1] - block[-1].bbox[3] > 2.0 * (line.bbox[3] - line.bbox[1]):
+            break  # a blank band ends the block
+        if not block:
+            # Before the block starts: skip the company's registration number, a wrapped name, a date.
+            if _REGISTRATION.match(text) or parsers.find_dates(text) or _ADDRESS_END.search(text) \
+                    or _COMPANY_ID.search(text):
+                continue
+            if not (_ADDRESS_WORDS.search(text) or re.search(r"\d", text)):
+                continue
+        block.append(line)
+        if len(block) >= 6:
+            break
+    if not block or not any(_ADDRESS_WORDS.search(ln.text) or re.search(r"\d", ln.text) for ln in block):
+        return None
+    text = " ".join(ln.text for ln in block)
+    confidence = 0.7 * min(ln.confidence for ln in block)
+    return _Found(text, page, union_bbox([ln.bbox for ln in block]), text, confidence)
+
+
+def _find_items(pages: list[Page]) -> _Found | None:
+    """Line items: rows ending in an amount between the header and the first total-like row."""
+    items: list[dict[str, Any]] = []
+    boxes: list[BBox] = []
+    page = pages[0] if pages else None
+    for page in pages:
+        rows = _rows(page)
+        pending = ""
+        for row in rows:
+            text = row.text
+            if _TOTAL.search(text) or _TOTAL_STRONG.search(text) or re.search(r"sub\s*total", text, re.I):
+                break
+            amounts = _money(row.lines[-1].text)
+            if not amounts or _NOT_TOTAL.search(text) or _TAX.search(text) or parsers.find_dates(text):
+                letters = sum(c.isalpha() for c in text)
+                pending = text if letters >= 3 and not _ADDRESS_END.search(text) else ""
+                continue
+            description = " ".join(ln.text for ln in row.lines[:-1] if sum(c.isalpha() for c in ln.text) >= 2)
+            description = description or pending
+            if not description:
+                continue
+            qty = re.search(r"(?<![\d.])(\d{1,3})\s*[xX@*]\s*\d", text)
+            items.append({"description": description.strip(), "quantity": int(qty.group(1)) if qty else None,
+                          "amount": amounts[-1].value})
+            boxes.append(row.bbox)
+            pending = ""
+    if not items or page is None:
+        return None
+    return _Found(items, page, union_bbox(boxes), f"{len(items)} item rows", 0.5)
+
+
+# Which rule fills a field, decided by its name, description and format.
+_RULES = {
+    "total": _find_total,
+    "tax": _find_tax,
+    "date": _find_date,
+    "company": _find_company,
+    "address": _find_address,
+    "items": _find_items,
+}
+
+
+def _rule_for(name: str, spec: dict) -> str | None:
+    words = f"{name} {spec.get('title', '')}".lower().replace("_", " ")
+    description = str(spec.get("description", "")).lower()
+    if spec.get("type") == "array" or "array" in _types(spec):
+        return "items" if re.search(r"item|line|product|article", words) else None
+    if re.search(r"\b(?:rate|percent\w*|ratio)\b", words):
+        return None  # "VAT rate" is a percentage found by its label, not the tax amount
+    if re.search(r"\b(?:total|amount due|grand|balance)\b", words):
+        return "total"
+    if re.search(r"\b(?:tax|gst|vat|sst)\b", words):
+        return "tax"
+    if re.search(r"\b(?:due|expir|birth|start|end)\b", words):
+        return None  # a specific date: found by its label, not as the document's date
+    if spec.get("format") == "date" or re.search(r"\bdate\b", words):
+        return "date"
+    if re.search(r"\b(?:company|vendor|merchant|seller|store|shop|issuer|supplier)\b", words):
+        return "company"
+    if re.search(r"\baddress\b", words) and not re.search(r"e-?mail|bill|ship|customer|buyer", words + description):
+        return "address"
+    return None
+
+
+def _types(spec: dict) -> list[str]:
+    kind = spec.get("type", "string")
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def _labels(name: str, spec: dict) -> list[str]:
+    """Printed labels a field may go by: its title, its name in words, and 'no'/'#' for 'number'."""
+    base = {str(spec.get("title", "")).strip().lower(), name.replace("_", " ").replace("-", " ").lower(),
+            re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()}
+    out = set()
+    for label in base:
+        if not label:
+            continue
+        out.add(label)
+        # "VAT rate" is printed "VAT 10%": the subject alone is a label too.
+        head = re.sub(r"\s+(?:rate|percent\w*|number|no|amount|value|code|id)$", "", label)
+        if head and head != label:
+            out.add(head)
+        for word, short in (("number", "no"), ("number", "#"), ("identifier", "id"), ("phone", "tel"),
+                            ("telephone", "tel"), ("reference", "ref")):
+            if word in label:
+                out.add(label.replace(word, short))
+    return sorted(out, key=len, reverse=True)
+
+
+def _finder_for(spec: dict, name: str):
+    types = _types(spec)
+    words = f"{name} {spec.get('description', '')}".lower()
+    if spec.get("format") == "date" or re.search(r"\bdate\b", name.lower()):
+        return parsers.find_dates
+    if spec.get("format") == "email" or "email" in words or "e-mail" in words:
+        return parsers.find_emails
+    if re.search(r"phone|\btel\b|fax|mobile", words):
+        return parsers.find_phones
+    if re.search(r"percent|rate|%", words) and ("number" in types or "integer" in types):
+        return parsers.find_percentages
+    if "number" in types or "integer" in types:
+        return parsers.find_amounts
+    if re.search(r"\b(?:number|no|id|code|reference|ref)\b", name.lower().replace("_", " ")):
+        return parsers.find_ids
+    return None
+
+
+def _find_labelled(pages: list[Page], name: str, spec: dict) -> _Found | None:
+    """A field found by its label: the value after it on the same row, or on the row below."""
+    finder = _finder_for(spec, name)
+    for label in _labels(name, spec):
+        words = r"[\s_.-]*".join(re.escape(word) for word in label.split())
+        pattern = re.compile(rf"(?<!\w){words}\s*\.?\s*[:#]?", re.IGNORECASE)
+        for page in pages:
+            rows = _rows(page)
+            for index, row in enumerate(rows):
+                hit = pattern.search(row.lines[0].text)
+                if not hit:
+                    continue
+                if finder is not None:
+                    values = _label_value(rows, index, hit.end(), finder)
+                    if values:
+                        match, line = values[0]
+                        return _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                                      0.8 * line.confidence)
+                    continue
+                rest = row.lines[0].text[hit.end():].strip(" :")
+                line = row.lines[0]
+                if not rest and len(row.lines) > 1:
+                    line, rest = row.lines[1], row.lines[1].text
+                if rest:
+                    start = line.text.find(rest)
+                    return _Found(rest, page, _span_bbox(line, start, start + len(rest)), rest,
+                                  0.7 * line.confidence)
+    return None
+
+
+def _typed(value: object, spec: dict) -> object:
+    """`value` converted to the JSON type the field asks for (Decimal to number, etc.); ValueError if it cannot be."""
+    types = _types(spec)
+    if isinstance(value, Decimal):
+        if "integer" in types and value == value.to_integral_value():
+            return int(value)
+        if "number" in types:
+            return float(value)
+        if "string" in types:
+            return format(value, "f")
+        raise ValueError(f"an amount ({value}) cannot fill a field of type {'/'.join(types)}")
+    if isinstance(value, list | dict):
+        return json.loads(json.dumps(value, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)))
+    if isinstance(value, str):
+        if "string" in types:
+            return value
+        if "boolean" in types:
+            parsed = parsers.parse_bool(value)
+            if parsed is not None:
+                return parsed
+        if "number" in types or "integer" in types:
+            amounts = parsers.find_amounts(value)
+            if len(amounts) == 1:
+                return _typed(amounts[0].value, spec)
+        raise ValueError(f"the text {value!r} is not a {'/'.join(types)}")
+    return value
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Schemas
+
+
+def resolve_schema(schema: dict | None = None, fields: list[dict] | dict[str, str] | None = None,
+                   preset: str | None = None) -> dict:
+    """The JSON Schema to fill, from exactly one of `schema`, `fields` (name -> description) or `preset`."""
+    given = [x for x in (schema, fields, preset) if x is not None]
+    if len(given) != 1:
+        raise InvalidArgument(
+            "Give exactly one of `schema`, `fields` or `preset`." if given else "Nothing to extract was named.",
+            f"Pass a JSON Schema, a list of fields (name and description), or preset={'|'.join(PRESETS)}.")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise InvalidArgument(f"Unknown preset {preset!r}.", f"Use one of: {', '.join(PRESETS)}.")
+        return copy.deepcopy(PRESETS[preset])
+    if fields is not None:
+        return _schema_from_fields(fields)
+    if not isinstance(schema, dict):
+        raise InvalidArgument("The schema is not a JSON object.", 'Pass e.g. {"type": "object", "properties": {...}}.')
+    try:
+        validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
+        raise InvalidArgument(f"The JSON Schema is invalid at {where}: {exc.message}.",
+                              "Fix the schema (see json-schema.org), or pass a flat list of fields.") from None
+    if schema.get("type", "object") != "object" or not isinstance(schema.get("properties"), dict) \
+            or not schema["properties"]:
+        raise InvalidArgument("The schema must describe an object with `properties` (the fields to fill).",
+                              'Use {"type": "object", "properties": {"total": {"type": "number"}}}.')
+    return copy.deepcopy(schema)
+
+
+def _schema_from_fields(fields: list[dict] | dict[str, str]) -> dict:
+    items = [{"name": k, "description": v} for k, v in fields.items()] if isinstance(fields, dict) else fields
+    properties: dict[str, dict] = {}
+    for item in items:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+            raise InvalidArgument(f"The field {item!r} has no name.",
+                                  'Give each field as {"name": "total", "description": "...", "type": "number"}.')
+        kind = item.get("type", "string")
+        if kind not in ("string", "number", "integer", "boolean"):
+            raise InvalidArgument(f"The field {item['name']!r} has type {kind!r}.",
+                                  "Flat fields are string, number, integer or boolean; use a JSON Schema for more.")
+        spec = {"type": kind, "description": str(item.get("description", ""))}
+        if item.get("format"):
+            spec["format"] = item["format"]
+        properties[str(item["name"]).strip()] = spec
+    if not properties:
+        raise InvalidArgument("The list of fields is empty.", "Name at least one field.")
+    return {"type": "object", "properties": properties}
+
+
+def nullable(schema: dict) -> dict:
+    """The schema with every top-level field allowing null: the shape `data` validates against."""
+    out = copy.deepcopy(schema)
+    for spec in out["properties"].values():
+        if "type" in spec:
+            types = _types(spec)
+            if "null" not in types:
+                spec["type"] = [*types, "null"]
+        else:
+            spec.setdefault("anyOf", [{}])
+        if "enum" in spec and None not in spec["enum"]:
+            spec["enum"] = [*spec["enum"], None]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def extract_fields(source: str | Source, schema: dict | None = None, *,
+                   fields: list[dict] | dict[str, str] | None = None, preset: str | None = None,
+                   pages: str | None = None, password: str | None = None, settings: Settings | None = None,
+                   engine: Engine | None = None) -> ExtractFieldsResult:
+    """Fill `schema` (or `fields`, or a `preset`) from the document; see the module docstring."""
+    settings = settings or Settings.from_env()
+    target = resolve_schema(schema, fields, preset)
+    src = source if isinstance(source, Source) else load_source(source, settings)
+    if engine is None:
+        engine = create_engine(settings)
+    doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
+    try:
+        numbers = parse_pages(pages, doc.page_count) if pages else list(range(1, min(doc.page_count,
+                                                                                       _DEFAULT_PAGES) + 1))
+        numbers = numbers[:settings.max_pages_per_call]
+        loaded = load_pages(doc, src.sha256, numbers, engine, settings)
+        info = document_info(src, doc)
+        images = [doc.render(n - 1, 144 if doc.page_size(n - 1)[2] == "pt" else None) for n in numbers[:_VLM_PAGES]] \
+            if isinstance(engine, GenerativeEngine) else []
+    finally:
+        doc.close()
+    warnings: list[str] = []
+    if doc.page_count > len(numbers) and not pages:
+        warnings.append(f"Only pages 1-{len(numbers)} of {doc.page_count} were read; pass `pages` to read others.")
+    if isinstance(engine, GenerativeEngine):
+        results, method = _fill_with_model(engine, target, loaded, images, warnings), "vlm"
+    else:
+        results, method = _fill_with_rules(target, loaded), "rules"
+    out_schema = nullable(target)
+    data = {name: result.value for name, result in results.items()}
+    jsonschema.validate(data, out_schema)  # a failure here is a bug: every value was checked on its own
+    return ExtractFieldsResult(document=info, data=data, fields=results, method=method, json_schema=out_schema,
+                               pages=numbers, warnings=warnings)
+
+
+def _citation(found: _Found) -> Citation:
+    return Citation(page=found.page.number, bbox=tuple(round(v, 2) for v in found.bbox), unit=found.page.unit,
+                    text=found.text)
+
+
+def _checked(name: str, spec: dict, found: _Found | None, missing: str) -> FieldResult:
+    """A found value typed and validated against its field's schema, or null with the reason."""
+    if found is None:
+        return FieldResult(value=None, confidence=0.0, reason=missing)
+    try:
+        value = _typed(found.value, spec)
+        jsonschema.validate(value, spec, format_checker=jsonschema.FormatChecker())
+    except (ValueError, jsonschema.ValidationError) as exc:
+        detail = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
+        return FieldResult(value=None, citation=_citation(found), confidence=0.0,
+                           reason=f"Found {found.text!r} but it does not fit the field's schema: {detail}.")
+    return FieldResult(value=value, citation=_citation(found), confidence=round(found.confidence, 3))
+
+
+def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
+    results: dict[str, FieldResult] = {}
+    for name, spec in schema["properties"].items():
+        if not isinstance(spec, dict):
+            results[name] = FieldResult(value=None, confidence=0.0, reason="The field's schema is not an object.")
+            continue
+        rule = _rule_for(name, spec)
+        types = _types(spec)
+        if rule is None and ("object" in types or "array" in types):
+            results[name] = FieldResult(
+                value=None, confidence=0.0,
+                reason="Nested objects and lists (other than line items) are not read by the rules engine; "
+                "a vision-language engine fills them.")
+            continue
+        found = _RULES[rule](pages) if rule else None
+        if found is None:
+            found = _find_labelled(pages, name, spec)
+        what = f"a {rule} line" if rule else f"a label like {_labels(name, spec)[0]!r}"
+        results[name] = _checked(name, spec, found, f"No {what} with a readable value was found.")
+    return results
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Vision-language engine
+
+
+def _fill_with_model(engine: GenerativeEngine, schema: dict, pages: list[Page], images: list,
+                     warnings: list[str]) -> dict[str, FieldResult]:
+    text = "\n\n".join(f"[page {p.number}]\n" + "\n".join(ln.text for b in p.blocks for ln in b.lines) for p in pages)
+    prompt = (
+        "Fill this JSON Schema from the document (page images and text below). Reply with one JSON object only. "
+        "Use null for a field the document does not show; copy values as printed, dates as YYYY-MM-DD, amounts as "
+        f"plain numbers.\n\nSchema:\n{json.dumps(schema)}\n\nDocument text:\n{text[:_VLM_TEXT_CHARS]}"
+    )
+    target = nullable(schema)
+    data, error = _ask_json(engine, prompt, images, target)
+    if error is not None:
+        data, error = _ask_json(engine, f"{prompt}\n\nYour last reply was not valid: {error}. Reply again.", images,
+                                target)
+    if error is not None:
+        warnings.append(f"The model's reply did not fit the schema twice ({error}); fields are null.")
+        data = {}
+    results = {}
+    for name, spec in schema["properties"].items():
+        value = data.get(name)
+        if value is None:
+            results[name] = FieldResult(value=None, confidence=0.0, reason="The model found no value.")
+            continue
+        where = _locate(pages, value)
+        found = _Found(value, where[0], where[1], where[2], 0.8) if where else _Found(
+            value, pages[0], (0.0, 0.0, pages[0].width, pages[0].height), str(value), 0.5)
+        result = _checked(name, spec, found, "")
+        if where is None and result.value is not None:
+            result = FieldResult(value=result.value, citation=None, confidence=0.5,
+                                 reason=None)
+        results[name] = result
+    return results
+
+
+def _ask_json(engine: GenerativeEngine, prompt: str, images: list, schema: dict) -> tuple[dict, str | None]:
+    reply = engine.generate(prompt, images, max_new_tokens=1024)
+    found = re.search(r"\{.*\}", reply, re.DOTALL)
+    if not found:
+        return {}, "no JSON object in the reply"
+    try:
+        data = json.loads(found.group(0))
+    except json.JSONDecodeError as exc:
+        return {}, f"invalid JSON ({exc.msg})"
+    if not isinstance(data, dict):
+        return {}, "the reply is not a JSON object"
+    data = {k: v for k, v in data.items() if k in schema["properties"]}
+    for name in schema["properties"]:
+        data.setdefault(name, None)
+    try:
+        jsonschema.validate(data, schema, format_checker=jsonschema.FormatChecker())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the object"
+        return {}, f"{where}: {exc.message}"
+    return data, None
+
+
+def _locate(pages: list[Page], value: object) -> tuple[Page, BBox, str] | None:
+    """Where a model's value is printed: the first line holding its text (ignoring case and spacing)."""
+    needle = re.sub(r"\s+", "", str(value)).lower()
+    if not needle or isinstance(value, list | dict):
+        return None
+    for page in pages:
+        for line in page.lines:
+            if needle in re.sub(r"\s+", "", line.text).lower():
+                return page, line.bbox, line.text
+    return None

@@ -1,0 +1,165 @@
+"""Passages of a document and their ranking against a question (BM25 over a Unicode-aware tokenizer).
+
+A passage is a run of consecutive blocks of a page in reading order, about a short paragraph long, so a
+citation points at a small region rather than a whole page. Each passage is indexed together with its page's
+title lines (a table's caption, a section heading), since a fact in a table cell is described there and
+nowhere near the cell. Only the best passages (and their pages) go to a model, which keeps long documents
+inside a small context.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import bm25s
+import bm25s.stopwords as stopword_lists
+from tokenizers import normalizers, pre_tokenizers
+
+from mcp_docvl.config import Settings
+from mcp_docvl.documents import Document
+from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
+from mcp_docvl.engines import Engine
+from mcp_docvl.reader import extract_page
+
+# Passage size: small enough to cite precisely, large enough to hold a fact and its label.
+_PASSAGE_CHARS = 400
+_PASSAGE_LINES = 12
+# Characters from the top of a page indexed with each of its passages.
+_TITLE_CHARS = 200
+
+# BERT's normaliser and pre-tokenizer: Unicode clean-up, accent stripping, lower case, CJK characters split
+# one per token, punctuation split off. Language-neutral, unlike stemming.
+_NORMALIZER = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=True,
+                                         lowercase=True)
+_PRE_TOKENIZER = pre_tokenizers.BertPreTokenizer()
+_STOPWORDS = frozenset(
+    word
+    for words in (stopword_lists.STOPWORDS_EN_PLUS, stopword_lists.STOPWORDS_FRENCH, stopword_lists.STOPWORDS_GERMAN,
+                  stopword_lists.STOPWORDS_SPANISH, stopword_lists.STOPWORDS_ITALIAN,
+                  stopword_lists.STOPWORDS_PORTUGUESE, stopword_lists.STOPWORDS_DUTCH)
+    for word in words
+)
+# Question words that never appear in the answer's passage; as stop words they would only add noise.
+_QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much",
+                             "does", "did", "do", "is", "are", "was", "were", "tell", "give", "list", "show",
+                             "document", "according"})
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    page: int
+    bbox: BBox
+    text: str
+    # Indexed with the text, not shown: the page's title lines.
+    context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    passage: Passage
+    score: float
+    # Share of the question's distinct terms found in the passage (0..1): a readable relevance measure.
+    coverage: float
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, accent-free word tokens of `text`; punctuation is dropped, CJK characters stand alone."""
+    tokens = [t for t, _ in _PRE_TOKENIZER.pre_tokenize_str(_NORMALIZER.normalize_str(text))]
+    return [t for t in tokens if any(unicodedata.category(c)[0] in "LN" for c in t)]
+
+
+def query_terms(question: str) -> list[str]:
+    """The searchable terms of a question: its tokens less stop words and question words."""
+    return [t for t in tokenize(question) if t not in _STOPWORDS and t not in _QUESTION_WORDS]
+
+
+def page_passages(page: Page) -> list[Passage]:
+    """A page's lines in reading order, grouped into passages of about `_PASSAGE_CHARS` characters.
+
+    A passage ends at a block boundary once it is long enough (or mid-block when a block is very long), so
+    table cells and short paragraphs gather into one passage instead of scattering into one-word passages.
+    """
+    lines = [line for block in page.blocks for line in block.lines if line.text.strip()]
+    title = " ".join(line.text for line in lines)[:_TITLE_CHARS]
+    ends = {id(block.lines[-1]) for block in page.blocks if block.lines}
+    out: list[Passage] = []
+    window: list[Line] = []
+    size = 0
+    for line in lines:
+        window.append(line)
+        size += len(line.text) + 1
+        if (size >= _PASSAGE_CHARS and id(line) in ends) or size >= 2 * _PASSAGE_CHARS or \
+                len(window) >= _PASSAGE_LINES:
+            out.append(_passage(page.number, window, title))
+            window, size = [], 0
+    if window:
+        out.append(_passage(page.number, window, title))
+    return out
+
+
+def _passage(number: int, lines: list[Line], title: str) -> Passage:
+    text = "\n".join(line.text for line in lines)
+    return Passage(page=number, bbox=union_bbox([ln.bbox for ln in lines]), text=text, context=title)
+
+
+class _PageCache:
+    """Recently built pages, by document hash, engine and page number: a question and its follow-ups (and the
+    sampling round trip, which runs retrieval twice) then recognise a scanned page once."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._pages: OrderedDict[tuple[str, str, int], Page] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int]) -> Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple[str, str, int], page: Page) -> None:
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+
+
+_CACHE = _PageCache()
+
+
+def load_pages(doc: Document, sha256: str, numbers: list[int], engine: Engine | None,
+               settings: Settings) -> list[Page]:
+    engine_name = engine.name if engine is not None else settings.engine
+    pages = []
+    for number in numbers:
+        key = (sha256, engine_name, number)
+        page = _CACHE.get(key)
+        if page is None:
+            page = extract_page(doc, number, engine, settings)
+            _CACHE.put(key, page)
+        pages.append(page)
+    return pages
+
+
+def rank(passages: list[Passage], question: str, top_k: int = 5) -> list[Ranked]:
+    """The `top_k` passages that best match `question` (BM25), best first; passages sharing no term are left out."""
+    terms = query_terms(question)
+    if not passages or not terms:
+        return []
+    corpus = [tokenize(f"{p.context}\n{p.text}") for p in passages]
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    scores = retriever.get_scores(terms)
+    distinct = set(terms)
+    ranked = []
+    for passage, tokens, score in zip(passages, corpus, scores, strict=True):
+        if score > 0:
+            coverage = len(distinct & set(tokens)) / len(distinct)
+            ranked.append(Ranked(passage, float(score), round(coverage, 3)))
+    ranked.sort(key=lambda r: (-r.score, r.passage.page, r.passage.bbox[1]))
+    return ranked[:top_k]

@@ -1,0 +1,139 @@
+"""Pages per second of `read_document` against raw pypdfium2 text extraction and markitdown, in one run.
+
+    python tools/bench_read.py [--repeat N] [--skip-markitdown]
+
+Reads ../shared/eval/icdar2013/*.pdf and ../shared/eval/realworld-pdfs/*.pdf. Files that no reader can open
+(empty, encrypted) are left out of all three. The read_document figure is the library call, warm (imports and
+engine loaded before timing), with every page fully processed: text layer, layout, Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = (ROOT / ".." / "shared" / "eval").resolve()
+sys.path.insert(0, str(ROOT))
+
+
+def corpus() -> list[Path]:
+    files = sorted((EVAL / "icdar2013").glob("*.pdf")) + sorted((EVAL / "realworld-pdfs").glob("*.pdf"))
+    return files
+
+
+def raw_pdfium(files: list[Path]) -> tuple[int, float]:
+    import pypdfium2 as pdfium
+
+    pages = 0
+    started = time.perf_counter()
+    for path in files:
+        pdf = pdfium.PdfDocument(path.read_bytes())
+        for page in pdf:
+            textpage = page.get_textpage()
+            textpage.get_text_range()
+            textpage.close()
+            page.close()
+            pages += 1
+        pdf.close()
+    return pages, time.perf_counter() - started
+
+
+def docvl(files: list[Path], settings) -> tuple[int, float, dict[str, int], int]:
+    from mcp_docvl.reader import read_document
+
+    pages = 0
+    methods: dict[str, int] = {}
+    chars = 0
+    started = time.perf_counter()
+    for path in files:
+        result = read_document(str(path), settings=settings, max_chars=10**9)
+        pages += len(result.pages)
+        for page in result.pages:
+            methods[page.method] = methods.get(page.method, 0) + 1
+            chars += len(page.content)
+    return pages, time.perf_counter() - started, methods, chars
+
+
+def markitdown(files: list[Path]) -> tuple[int, float]:
+    import pypdfium2 as pdfium
+    from markitdown import MarkItDown
+
+    converter = MarkItDown()
+    pages = 0
+    started = time.perf_counter()
+    for path in files:
+        converter.convert(str(path))
+    elapsed = time.perf_counter() - started
+    for path in files:
+        pages += len(pdfium.PdfDocument(path.read_bytes()))
+    return pages, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="Timed passes for the fast readers (best is kept).")
+    parser.add_argument("--skip-markitdown", action="store_true")
+    args = parser.parse_args()
+    if not EVAL.is_dir():
+        print(f"skipped: evaluation data {EVAL} is absent (it lives in ../shared/eval beside the checkout)")
+        return 0
+
+    import pypdfium2 as pdfium
+
+    from mcp_docvl.config import Settings
+    from mcp_docvl.engines.ocr import OcrEngine
+    from mcp_docvl.reader import read_document
+
+    files = []
+    for path in corpus():
+        try:
+            pdfium.PdfDocument(path.read_bytes()).close()
+            files.append(path)
+        except pdfium.PdfiumError:
+            print(f"left out (no reader opens it): {path.name}")
+    settings = Settings.from_env(roots=[EVAL])
+    settings.engine = "ocr"
+    engine = OcrEngine()
+    engine.warm()
+    settings_engine = engine
+    read_document(str(files[0]), settings=settings, engine=settings_engine)  # warm: imports, first-call costs
+
+    def docvl_run():
+        from mcp_docvl import reader
+
+        pages = 0
+        methods: dict[str, int] = {}
+        chars = 0
+        started = time.perf_counter()
+        for path in files:
+            result = reader.read_document(str(path), settings=settings, engine=settings_engine, max_chars=10**9)
+            pages += len(result.pages)
+            for page in result.pages:
+                methods[page.method] = methods.get(page.method, 0) + 1
+                chars += len(page.content)
+        return pages, time.perf_counter() - started, methods, chars
+
+    raw_best = min((raw_pdfium(files) for _ in range(args.repeat)), key=lambda r: r[1])
+    ours_best = min((docvl_run() for _ in range(args.repeat)), key=lambda r: r[1])
+    raw_pages, raw_s = raw_best
+    our_pages, our_s, methods, chars = ours_best
+    raw_pps = raw_pages / raw_s
+    our_pps = our_pages / our_s
+    print(f"corpus: {len(files)} PDFs, {raw_pages} pages ({EVAL})")
+    print(f"raw pypdfium2 text      : {raw_pps:8.1f} pages/s  ({raw_s:.2f} s)")
+    print(f"mcp-docvl read_document : {our_pps:8.1f} pages/s  ({our_s:.2f} s; methods {methods}; "
+          f"{chars:,} chars of markdown)")
+    print(f"ratio docvl / raw pypdfium2 : {our_pps / raw_pps:.3f}  (target >= 0.2)")
+    if not args.skip_markitdown:
+        md_pages, md_s = markitdown(files)
+        md_pps = md_pages / md_s
+        print(f"markitdown PDF convert  : {md_pps:8.1f} pages/s  ({md_s:.2f} s)")
+        print(f"ratio docvl / markitdown    : {our_pps / md_pps:.1f}x  (target >= 10x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
