@@ -32,7 +32,7 @@ from mcp_docvl.extract.presets import PRESETS
 from mcp_docvl.limits import CallClock
 from mcp_docvl.models import AnswerResult, ExtractFieldsResult, ReadDocumentResult
 from mcp_docvl.reader import read_document
-from mcp_docvl.untrusted import neutralize_fences
+from mcp_docvl.untrusted import fence_json, neutralize_fences
 from mcp_docvl.workers import WORKER_ENGINES, WorkerCancelled, can_isolate, get_pool, run_isolated
 
 log = logging.getLogger("mcp_docvl")
@@ -206,6 +206,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             return func(**kwargs)
 
         call.__name__ = getattr(func, "__name__", "call")
+        call.__wrapped__ = func  # type: ignore[attr-defined]  # lets workers.py run `func` itself in a worker
         return call
 
     SourceArg = Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, or the document "
@@ -261,7 +262,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             without_progress(answer_about), ctx, source=source, question=question, pages=pages, password=password,
             settings=settings, engine=state.engine, reply=reply,
         )
-        content: list[Any] = [TextContent(type="text", text=result.model_dump_json(indent=1))]
+        label = f'Answer about document "{result.document.name}" (id {result.document.id})'
+        content: list[Any] = [TextContent(type="text", text=fence_json(label, result.model_dump_json(indent=1)))]
         if evidence_images and result.citations:
             crops = await run_in_worker(
                 without_progress(evidence_crops), ctx, source=source, citations=result.citations,
@@ -288,17 +290,21 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         pages: PagesArg = None,
         password: PasswordArg = None,
         ctx: Context | None = None,
-    ) -> ExtractFieldsResult:
+    ) -> Annotated[CallToolResult, ExtractFieldsResult]:
         """Fill a JSON Schema (or a field list, or a preset) from the document.
 
         Each field comes with its value, the page region it was read from, and a confidence; a field that is not
         found, or whose text does not fit the field's type, is null with the reason. `data` validates against
         the returned `json_schema` (the given schema with every field nullable).
         """
-        return await run_in_worker(
+        result = await run_in_worker(
             without_progress(extract_fields), ctx, source=source, schema=json_schema, fields=fields, preset=preset,
             pages=pages, password=password, settings=settings, engine=state.engine,
         )
+        label = f'Fields extracted from document "{result.document.name}" (id {result.document.id})'
+        text = fence_json(label, result.model_dump_json(indent=1))
+        return CallToolResult(content=[TextContent(type="text", text=text)],
+                              structured_content=result.model_dump(mode="json"))
 
     for preset_name in PRESETS:
         server.prompt(name=preset_name, title=f"Extract a {preset_name}",

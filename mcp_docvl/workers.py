@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -82,8 +83,10 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int) ->
                 kwargs["engine"] = engines[settings.engine]
             if qualname == "warm":
                 result = None
-            else:
+            elif _takes_progress(func):
                 result = func(progress=lambda done, total: conn.send(("progress", done, total)), **kwargs)
+            else:
+                result = func(**kwargs)
             message: tuple[Any, ...] = ("ok", result)
         except DocvlError as exc:
             message = ("docvl", type(exc), exc.problem, exc.fix)
@@ -97,6 +100,11 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int) ->
             conn.send(message)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             conn.send(("failure", type(exc).__name__, f"result could not be sent back: {exc}"))
+
+
+def _takes_progress(func: Callable[..., Any]) -> bool:
+    params = inspect.signature(func).parameters.values()
+    return any(p.name == "progress" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def warm(settings: Settings, engine: Any = None, progress: Any = None) -> None:
@@ -268,6 +276,7 @@ def shutdown() -> None:
 
 def can_isolate(func: Callable[..., Any], kwargs: dict[str, Any], settings: Settings, engine: Any) -> bool:
     """Whether this call can run in a worker: isolation on, an engine a worker can build, picklable arguments."""
+    func = getattr(func, "__wrapped__", func)
     if not settings.isolate or "<locals>" in getattr(func, "__qualname__", "<locals>"):
         return False
     if settings.engine not in WORKER_ENGINES:
@@ -285,6 +294,7 @@ def can_isolate(func: Callable[..., Any], kwargs: dict[str, Any], settings: Sett
 def run_isolated(func: Callable[..., Any], kwargs: dict[str, Any], settings: Settings,
                  progress: Callable[[int, int], None] | None = None, cancelled: threading.Event | None = None) -> Any:
     """Run `func` in the shared worker pool (see `WorkerPool.run`)."""
+    func = getattr(func, "__wrapped__", func)  # an adapter around a library function: send the function itself
     kwargs = dict(kwargs)
     if "engine" in kwargs:
         kwargs["engine"] = None  # the worker puts its own in
