@@ -82,6 +82,9 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int) ->
                     engines[settings.engine] = create_engine(settings)
                 kwargs["engine"] = engines[settings.engine]
             if qualname == "warm":
+                warm_engine = getattr(kwargs.get("engine"), "warm", None)
+                if callable(warm_engine):
+                    warm_engine()
                 result = None
             elif _takes_progress(func):
                 result = func(progress=lambda done, total: conn.send(("progress", done, total)), **kwargs)
