@@ -193,7 +193,9 @@ class WorkerPool:
             worker = self._take()
             try:
                 worker.conn.send((func.__module__, func.__qualname__, kwargs))
-                message = self._wait(worker, settings, call_deadline, progress, cancelled)
+                # Only functions that report pages can be held to the per-page limit; others get the call limit.
+                message = self._wait(worker, settings, call_deadline, progress, cancelled,
+                                     per_page=_takes_progress(func))
             except BaseException:
                 # Timed out, cancelled or dead: whatever the worker is doing, it is not trusted again.
                 worker.kill()
@@ -209,9 +211,11 @@ class WorkerPool:
             self._slots.release()
 
     def _wait(self, worker: _Worker, settings: Settings, call_deadline: float,
-              progress: Callable[[int, int], None] | None, cancelled: threading.Event | None) -> tuple[Any, ...]:
+              progress: Callable[[int, int], None] | None, cancelled: threading.Event | None,
+              per_page: bool = True) -> tuple[Any, ...]:
         """The worker's final message; raises on time limits, cancellation and a dead worker."""
-        page_deadline = time.monotonic() + settings.page_timeout
+        page_timeout = settings.page_timeout if per_page else float("inf")
+        page_deadline = time.monotonic() + page_timeout
         pages_done = 0
         while True:
             if cancelled is not None and cancelled.is_set():
@@ -234,7 +238,7 @@ class WorkerPool:
             kind = message[0]
             if kind == "progress":
                 pages_done = message[1]
-                page_deadline = time.monotonic() + settings.page_timeout
+                page_deadline = time.monotonic() + page_timeout
                 if progress is not None:
                     progress(message[1], message[2])
                 continue
@@ -299,6 +303,12 @@ def run_isolated(func: Callable[..., Any], kwargs: dict[str, Any], settings: Set
     """Run `func` in the shared worker pool (see `WorkerPool.run`)."""
     func = getattr(func, "__wrapped__", func)  # an adapter around a library function: send the function itself
     kwargs = dict(kwargs)
+    if isinstance(kwargs.get("source"), str):
+        # Fetching and path checks parse no document: done here, a refused path or URL is answered at once and
+        # a slow download holds no worker. The worker gets the bytes.
+        from mcp_docvl.sources import load_source
+
+        kwargs["source"] = load_source(kwargs["source"], settings)
     if "engine" in kwargs:
         kwargs["engine"] = None  # the worker puts its own in
     return get_pool(settings).run(func, kwargs, settings, progress=progress, cancelled=cancelled)

@@ -170,8 +170,17 @@ async def run(args: argparse.Namespace) -> int:
         per_client = [args.calls // args.clients + (1 if i < args.calls % args.clients else 0)
                       for i in range(args.clients)]
         started = time.perf_counter()
+        samples: list[tuple[int, float]] = []
+
+        async def sample_rss() -> None:
+            while True:
+                await asyncio.sleep(2)
+                samples.append((len(results), rss_mib(proc)))
+
+        sampler = asyncio.create_task(sample_rss())
         await asyncio.gather(*(client_task(f"{base}/mcp", token, n, seed=i, results=results)
                                for i, n in enumerate(per_client)))
+        sampler.cancel()
         wall = time.perf_counter() - started
         rss_end = rss_mib(proc)
         statuses = unauthenticated(f"{base}/mcp", args.unauth, token) if args.auth and args.unauth else None
@@ -198,6 +207,9 @@ async def run(args: argparse.Namespace) -> int:
               f"p99 {percentile(values, 0.99) * 1000:7.0f} ms  mean {statistics.mean(values) * 1000:7.0f} ms")
     print(f"server RSS (process + workers): start {rss_start:.0f} MiB, end {rss_end:.0f} MiB; "
           f"still running: {alive}")
+    marks = [next((rss for done, rss in samples if done >= args.calls * q), rss_end) for q in (0.25, 0.5, 0.75)]
+    print("server RSS after 25% / 50% / 75% / 100% of the calls: "
+          + " / ".join(f"{m:.0f}" for m in [*marks, rss_end]) + " MiB")
     for kind, _, outcome, detail in results:
         if outcome != "ok":
             print(f"  {outcome}: {kind}: {detail}")

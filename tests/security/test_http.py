@@ -119,3 +119,45 @@ async def test_static_verifier_accepts_only_listed_tokens():
     assert (await verifier.verify_token("second-token-0123456789")).client_id == "token-2"
     for bad in ["", TOKEN[:-1], TOKEN + " ", TOKEN.upper()]:
         assert await verifier.verify_token(bad) is None
+
+
+async def test_oauth_introspection_verifier(tmp_path: Path):
+    """Tokens checked at an RFC 7662 introspection endpoint (a real one on loopback): active, inactive, expired,
+    and the endpoint down (fail closed)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    from mcp_docvl.auth import IntrospectionTokenVerifier
+
+    answers = {"good-token-0123456789": {"active": True, "client_id": "agent", "scope": "docs:read", "sub": "u1",
+                                         "exp": int(time.time()) + 600},
+               "expired-token-0123456": {"active": True, "client_id": "agent", "exp": int(time.time()) - 5}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            body = json.dumps(answers.get(form["token"][0], {"active": False})).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/introspect"
+    try:
+        verifier = IntrospectionTokenVerifier(url)
+        good = await verifier.verify_token("good-token-0123456789")
+        assert good is not None and good.client_id == "agent" and good.scopes == ["docs:read"]
+        assert await verifier.verify_token("expired-token-0123456") is None
+        assert await verifier.verify_token("unknown-token-000000") is None
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert await IntrospectionTokenVerifier(url).verify_token("good-token-0123456789") is None  # endpoint gone

@@ -40,7 +40,7 @@ def test_endless_loop_is_killed_at_the_call_limit(pool):
     started = time.monotonic()
     with pytest.raises(LimitExceeded, match=r"call_timeout limit of 1.5 s.*--call-timeout"):
         pool.run(hostile.spin, {}, settings(call_timeout=1.5))
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # bounded: only a hang breaks this
     assert_pool_serves(pool)
 
 
@@ -66,21 +66,23 @@ def test_cancelled_call_stops_its_worker(pool):
 
 def test_a_stuck_call_does_not_starve_others(pool):
     outcome: list[BaseException] = []
+    stop = threading.Event()
 
     def stuck() -> None:
         try:
-            pool.run(hostile.spin, {}, settings(call_timeout=4))
+            pool.run(hostile.spin, {}, settings(call_timeout=60), cancelled=stop)
         except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=stuck)
     thread.start()
-    time.sleep(0.3)
-    started = time.monotonic()
-    assert_pool_serves(pool)  # on the second worker, while the first spins
-    assert time.monotonic() - started < 3.5
-    thread.join()
-    assert isinstance(outcome[0], LimitExceeded)
+    try:
+        assert_pool_serves(pool)  # on the second worker, while the first spins
+        assert thread.is_alive() and not outcome  # the stuck call was still stuck: the normal one did not wait
+    finally:
+        stop.set()
+        thread.join()
+    assert isinstance(outcome[0], WorkerCancelled)
 
 
 async def test_in_process_calls_keep_the_call_limit(tmp_path):
