@@ -27,7 +27,9 @@ class OcrEngine:
                 from rapidocr import RapidOCR
             except ImportError as exc:  # pragma: no cover - rapidocr is a hard dependency
                 raise EngineError("RapidOCR is not installed.", "pip install rapidocr onnxruntime") from exc
-            self._ocr = RapidOCR(params={"Global.log_level": "error"})
+            # No angle classifier: it flips upright lines of receipts and forms more often than it rescues
+            # upside-down ones (CER 0.162 -> 0.152 on SROIE), and it costs a model run per line.
+            self._ocr = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})
             # RapidOCR logs every model path at INFO on its own logger; keep our output clean.
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         return self._ocr

@@ -106,7 +106,7 @@ def _xycut(lines: list[Line], size: float, height: float, out: list[Line]) -> No
         region = stack.pop()
         parts = _cut(region, size, height)
         if parts is None:
-            out.extend(sorted(region, key=lambda ln: (ln.bbox[1], ln.bbox[0])))
+            out.extend(_rows_in_order(region))
         else:
             stack.extend(reversed(parts))
 
@@ -130,9 +130,27 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
             a, b = max(y_gaps, key=lambda g: g[1] - g[0])
             return _split(region, 1, [(a + b) / 2])
         return _split(region, 1, [(a + b) / 2 for a, b in y_gaps])
-    if gutters:
-        return _split(region, 0, gutters)
+    # No blank band at all: lines chain into each other vertically (a skewed scan, a tight form). Read it row by
+    # row rather than column by column; that is how labels and their values belong together.
     return None
+
+
+def _rows_in_order(region: list[Line]) -> list[Line]:
+    """Lines grouped into rows by their vertical centres, rows top down, each row left to right."""
+    ordered = sorted(region, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2)
+    out: list[Line] = []
+    row: list[Line] = []
+    centre = half = 0.0
+    for line in ordered:
+        mid = (line.bbox[1] + line.bbox[3]) / 2
+        if row and abs(mid - centre) > half:
+            out.extend(sorted(row, key=lambda ln: ln.bbox[0]))
+            row = []
+        if not row:
+            centre, half = mid, (line.bbox[3] - line.bbox[1]) / 2
+        row.append(line)
+    out.extend(sorted(row, key=lambda ln: ln.bbox[0]))
+    return out
 
 
 def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
