@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mcp_docvl import __version__
 from mcp_docvl.config import Settings
-from mcp_docvl.errors import DocvlError
+from mcp_docvl.errors import DocvlError, InvalidArgument
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +29,20 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="Where pages, OCR results and images are cached "
                                                        "(default: DOCVL_CACHE_DIR, else the user cache dir).")
     parser.add_argument("--cache-max-bytes", type=int, help="Size cap of the cache (default 2 GiB; 0 turns it off).")
+    limits = parser.add_argument_group("safety limits (each also a DOCVL_* variable)")
+    limits.add_argument("--allow-url-host", action="append", metavar="HOST",
+                        help="Fetch URLs only from these hosts (repeatable; *.example.com for subdomains).")
+    limits.add_argument("--allow-url-network", action="append", metavar="CIDR",
+                        help="Allow URL sources in this internal network, e.g. 10.1.2.0/24 (repeatable).")
+    limits.add_argument("--max-pages", type=int, help="Most pages one call processes (default 200).")
+    limits.add_argument("--max-page-pixels", type=int, help="Most pixels of one page image (default 40,000,000).")
+    limits.add_argument("--fetch-timeout", type=float, help="Seconds for a whole URL download (default 120).")
+    limits.add_argument("--call-timeout", type=float, help="Seconds one tool call may take (default 300).")
+    limits.add_argument("--page-timeout", type=float, help="Seconds to parse/recognise one page (default 120).")
+    limits.add_argument("--no-isolation", dest="isolate", action="store_false", default=None,
+                        help="Parse and recognise in the server process instead of worker processes.")
+    limits.add_argument("--workers", type=int, help="Worker processes for parsing and recognition (default 2).")
+    limits.add_argument("--worker-memory-mb", type=int, help="Address space per worker, MiB (default 4096).")
 
 
 def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None) -> Settings:
@@ -36,21 +50,63 @@ def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None)
     return Settings.from_env(roots=roots, engine=args.engine, max_bytes=args.max_bytes,
                              allow_private_urls=args.allow_private_urls, cache_dir=args.cache_dir,
                              cache_max_bytes=args.cache_max_bytes, vlm_model=args.model,
-                             vlm_cache_dir=getattr(args, "vision_cache_dir", None))
+                             vlm_cache_dir=getattr(args, "vision_cache_dir", None),
+                             url_allowed_hosts=args.allow_url_host,
+                             url_allowed_networks=args.allow_url_network, max_pages_per_call=args.max_pages,
+                             max_page_pixels=args.max_page_pixels, fetch_total_timeout=args.fetch_timeout,
+                             call_timeout=args.call_timeout, page_timeout=args.page_timeout, isolate=args.isolate,
+                             workers=args.workers, worker_memory_mb=args.worker_memory_mb)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from mcp_docvl.server import build_server
+    from mcp_docvl.transport import HttpOptions, check_exposure, serve_http
 
     settings = _settings(args)
-    server = build_server(settings)
     if args.http:
+        verifier, auth = _auth(args)
+        options = HttpOptions(host=args.host, port=args.port, auth=verifier is not None,
+                              insecure_no_auth=args.insecure_no_auth, allowed_hosts=args.allowed_host or [],
+                              allowed_origins=args.allowed_origin or [], max_request_bytes=args.max_request_bytes,
+                              max_concurrency=args.max_concurrency)
+        check_exposure(options)  # before loading anything: a refused start should be quick
+        server = build_server(settings, token_verifier=verifier, auth=auth)
         print(f"mcp-docvl {__version__}: streamable HTTP on http://{args.host}:{args.port}/mcp "
-              f"(health: /health); roots: {', '.join(map(str, settings.roots))}", file=sys.stderr)
-        server.run("streamable-http", host=args.host, port=args.port)
+              f"(health: /health; auth: {'on' if verifier else 'off'}); "
+              f"roots: {', '.join(map(str, settings.roots))}",
+              file=sys.stderr)
+        serve_http(server, options)
     else:
+        server = build_server(settings)
         server.run()
     return 0
+
+
+def _auth(args: argparse.Namespace) -> tuple[object | None, object | None]:
+    """The token verifier and auth settings from the flags (both None when no auth is configured)."""
+    import os
+
+    from mcp.server.auth.settings import AuthSettings
+
+    from mcp_docvl.auth import IntrospectionTokenVerifier, StaticTokenVerifier, read_token_file
+
+    token_file = args.auth_token_file or (Path(os.environ["DOCVL_AUTH_TOKEN_FILE"])
+                                          if os.environ.get("DOCVL_AUTH_TOKEN_FILE") else None)
+    resource = args.resource_url or f"http://{args.host}:{args.port}/mcp"
+    if args.oauth_introspection_url:
+        if not args.oauth_issuer:
+            raise InvalidArgument("--oauth-introspection-url needs --oauth-issuer.", "Name the issuer's URL.")
+        verifier = IntrospectionTokenVerifier(args.oauth_introspection_url, args.oauth_client_id,
+                                              os.environ.get("DOCVL_OAUTH_CLIENT_SECRET"))
+        issuer = args.oauth_issuer
+    elif token_file is not None:
+        verifier = StaticTokenVerifier(read_token_file(token_file), scopes=args.required_scope)
+        issuer = resource  # static tokens have no issuer: we vouch for them ourselves
+    else:
+        return None, None
+    auth = AuthSettings(issuer_url=issuer, resource_server_url=resource, required_scopes=args.required_scope,
+                        validate_token_resource=False)
+    return verifier, auth
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
@@ -113,6 +169,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", action="store_true", help="Serve streamable HTTP instead of stdio.")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1).")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000).")
+    http = serve.add_argument_group("HTTP security")
+    http.add_argument("--auth-token-file", type=Path, metavar="FILE",
+                      help="Require a bearer token from FILE (one per line). Also DOCVL_AUTH_TOKEN_FILE.")
+    http.add_argument("--oauth-issuer", metavar="URL", help="OAuth authorization server that issues our tokens.")
+    http.add_argument("--oauth-introspection-url", metavar="URL",
+                      help="Its token introspection endpoint (RFC 7662); tokens are checked there.")
+    http.add_argument("--oauth-client-id", help="Client id for introspection (with DOCVL_OAUTH_CLIENT_SECRET).")
+    http.add_argument("--resource-url", metavar="URL",
+                      help="This server's public URL, e.g. https://docs.example.com/mcp (OAuth resource).")
+    http.add_argument("--required-scope", action="append", metavar="SCOPE", help="Scope every token must carry.")
+    http.add_argument("--insecure-no-auth", action="store_true",
+                      help="Serve a non-loopback host without authentication (not recommended).")
+    http.add_argument("--allowed-host", action="append", metavar="HOST",
+                      help="Host header clients use to reach us (DNS-rebinding protection; repeatable; * for any).")
+    http.add_argument("--allowed-origin", action="append", metavar="ORIGIN", help="Allowed Origin header value.")
+    http.add_argument("--max-request-bytes", type=int, default=32 * 1024 * 1024,
+                      help="Largest HTTP request body (default 32 MiB; base64 documents count 4/3 of their size).")
+    http.add_argument("--max-concurrency", type=int, default=200,
+                      help="Connections and requests served at once before answering 503 (default 200).")
     serve.set_defaults(func=_cmd_serve)
 
     read = sub.add_parser("read", help="Print a document's content (no MCP involved).")

@@ -20,6 +20,10 @@ def _env_list(name: str) -> list[str]:
     return [part for part in raw.split(os.pathsep) if part.strip()]
 
 
+def _env_csv(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -109,6 +113,18 @@ class Settings:
     openai_timeout: float = 120.0
     openai_max_retries: int = 3
     openai_concurrency: int = 4
+    # URL policy (sources/guard.py). Hosts (exact, or "*.example.com") outside a non-empty list are refused.
+    url_allowed_hosts: list[str] = field(default_factory=list)
+    # Networks (CIDR) fetched even though internal, e.g. "10.1.2.0/24" for an intranet document store.
+    url_allowed_networks: list[str] = field(default_factory=list)
+    # Seconds one tool call may take in all, and one page's recognition (OCR/VLM) within it.
+    call_timeout: float = 300.0
+    page_timeout: float = 120.0
+    # Parse and recognise in worker processes (workers.py), so a hostile file that crashes or hangs the parser
+    # costs one worker, not the server. `workers` is how many; each may use `worker_memory_mb` of address space.
+    isolate: bool = True
+    workers: int = 2
+    worker_memory_mb: int = 4096
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -142,6 +158,14 @@ class Settings:
             openai_concurrency=_env_int("DOCVL_OPENAI_CONCURRENCY", cls.openai_concurrency),
             cache_dir=Path(os.environ["DOCVL_CACHE_DIR"]) if os.environ.get("DOCVL_CACHE_DIR") else None,
             cache_max_bytes=_env_int("DOCVL_CACHE_MAX_BYTES", cls.cache_max_bytes),
+            max_page_pixels=_env_int("DOCVL_MAX_PAGE_PIXELS", cls.max_page_pixels),
+            url_allowed_hosts=_env_csv("DOCVL_URL_ALLOWED_HOSTS"),
+            url_allowed_networks=_env_csv("DOCVL_URL_ALLOWED_NETWORKS"),
+            call_timeout=_env_float("DOCVL_CALL_TIMEOUT", cls.call_timeout),
+            page_timeout=_env_float("DOCVL_PAGE_TIMEOUT", cls.page_timeout),
+            isolate=_env_bool("DOCVL_ISOLATE", cls.isolate),
+            workers=_env_int("DOCVL_WORKERS", cls.workers),
+            worker_memory_mb=_env_int("DOCVL_WORKER_MEMORY_MB", cls.worker_memory_mb),
         )
         for key, value in overrides.items():
             if value is None:

@@ -12,6 +12,8 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, Image, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, CreateMessageResult, SamplingMessage, TextContent, ToolAnnotations
@@ -27,10 +29,13 @@ from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import DocvlError
 from mcp_docvl.extract.fields import extract_fields
 from mcp_docvl.extract.presets import PRESETS
+from mcp_docvl.limits import CallClock
 from mcp_docvl.mcp_resources import add_document_resources, resource_links
 from mcp_docvl.models import AnswerResult, ExtractFieldsResult, ExtractTablesResult, ReadDocumentResult, TableFormat
 from mcp_docvl.reader import read_document
 from mcp_docvl.tables import MAX_CELLS, extract_tables
+from mcp_docvl.untrusted import fence_json, neutralize_fences
+from mcp_docvl.workers import WORKER_ENGINES, WorkerCancelled, can_isolate, get_pool, run_isolated
 
 log = logging.getLogger("mcp_docvl")
 T = TypeVar("T")
@@ -78,7 +83,7 @@ def _wrap_content(result: ReadDocumentResult) -> str:
     notes = []
     for page in result.pages:
         notes.extend(f"page {page.page}: {w}" for w in page.warnings)
-    body = f"{header}\n<document>\n{result.combined()}\n</document>"
+    body = f"{header}\n<document>\n{neutralize_fences(result.combined())}\n</document>"
     if notes:
         body += "\nNotes:\n" + "\n".join(f"- {n}" for n in notes)
     return body
@@ -114,8 +119,12 @@ def _preset_prompt(preset: str) -> Callable[[str], str]:
     return prompt
 
 
-def build_server(settings: Settings | None = None, engine: Engine | None = None) -> MCPServer:
-    """Create the MCP server. `engine` overrides the configured one (tests pass a prepared engine)."""
+def build_server(settings: Settings | None = None, engine: Engine | None = None, *,
+                 token_verifier: TokenVerifier | None = None, auth: AuthSettings | None = None) -> MCPServer:
+    """Create the MCP server. `engine` overrides the configured one (tests pass a prepared engine).
+
+    `token_verifier` and `auth` protect the HTTP transport (see mcp_docvl/auth.py and transport.py).
+    """
     settings = settings or Settings.from_env()
     state = ServerState(settings=settings, engine=engine)
 
@@ -125,7 +134,10 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
         if state.engine is None:
             state.engine = create_engine(settings)
         warm = getattr(state.engine, "warm", None)
-        if callable(warm):
+        if settings.isolate and settings.engine in WORKER_ENGINES:
+            # Calls run in worker processes, which warm their own engines; the one here is only a fallback.
+            await anyio.to_thread.run_sync(get_pool(settings).prestart, settings)
+        elif callable(warm):
             await anyio.to_thread.run_sync(warm)
         state.ready = True
         try:
@@ -139,6 +151,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
         version=__version__,
         instructions=_instructions(settings),
         lifespan=lifespan,
+        token_verifier=token_verifier,
+        auth=auth,
     )
 
     async def run_in_worker(func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
@@ -155,15 +169,22 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
                     log.debug("progress notification failed", exc_info=True)
 
         try:
+            if can_isolate(func, kwargs, settings, kwargs.get("engine")):
+                # In a worker process the parent enforces the time limits by killing it (mcp_docvl/workers.py).
+                return await anyio.to_thread.run_sync(
+                    functools.partial(run_isolated, func, kwargs, settings, progress=progress, cancelled=cancelled),
+                    abandon_on_cancel=True,
+                )
+            clocked = CallClock(settings).wrap(progress)
             # abandon_on_cancel: a cancelled call returns at once; the flag set below stops the thread at its next page.
-            return await anyio.to_thread.run_sync(functools.partial(func, progress=progress, **kwargs),
+            return await anyio.to_thread.run_sync(functools.partial(func, progress=clocked, **kwargs),
                                                   abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             cancelled.set()
             raise
         except DocvlError as exc:
             raise ToolError(str(exc)) from None
-        except Cancelled:
+        except (Cancelled, WorkerCancelled):
             raise ToolError("The call was cancelled.") from None
         except Exception as exc:
             log.exception("unexpected failure in %s", getattr(func, "__name__", func))
@@ -255,6 +276,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
             return func(**kwargs)
 
         call.__name__ = getattr(func, "__name__", "call")
+        call.__wrapped__ = func  # type: ignore[attr-defined]  # lets workers.py run `func` itself in a worker
         return call
 
     SourceArg = Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, or the document "
@@ -310,7 +332,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
             without_progress(answer_about), ctx, source=source, question=question, pages=pages, password=password,
             settings=settings, engine=state.engine, reply=reply,
         )
-        content: list[Any] = [TextContent(type="text", text=result.model_dump_json(indent=1))]
+        label = f'Answer about document "{result.document.name}" (id {result.document.id})'
+        content: list[Any] = [TextContent(type="text", text=fence_json(label, result.model_dump_json(indent=1)))]
         if evidence_images and result.citations:
             crops = await run_in_worker(
                 without_progress(evidence_crops), ctx, source=source, citations=result.citations,
@@ -337,17 +360,21 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None)
         pages: PagesArg = None,
         password: PasswordArg = None,
         ctx: Context | None = None,
-    ) -> ExtractFieldsResult:
+    ) -> Annotated[CallToolResult, ExtractFieldsResult]:
         """Fill a JSON Schema (or a field list, or a preset) from the document.
 
         Each field comes with its value, the page region it was read from, and a confidence; a field that is not
         found, or whose text does not fit the field's type, is null with the reason. `data` validates against
         the returned `json_schema` (the given schema with every field nullable).
         """
-        return await run_in_worker(
+        result = await run_in_worker(
             without_progress(extract_fields), ctx, source=source, schema=json_schema, fields=fields, preset=preset,
             pages=pages, password=password, settings=settings, engine=state.engine,
         )
+        label = f'Fields extracted from document "{result.document.name}" (id {result.document.id})'
+        text = fence_json(label, result.model_dump_json(indent=1))
+        return CallToolResult(content=[TextContent(type="text", text=text)],
+                              structured_content=result.model_dump(mode="json"))
 
     for preset_name in PRESETS:
         server.prompt(name=preset_name, title=f"Extract a {preset_name}",

@@ -6,8 +6,13 @@ from mcp_docvl.documents.base import Document, TextLayer
 from mcp_docvl.documents.image import ImageDocument
 from mcp_docvl.documents.model import Block, Line, Page, Word
 from mcp_docvl.documents.pdf import PdfDocument
+from mcp_docvl.documents.safety import contain_parser_errors
 from mcp_docvl.errors import UnsupportedFormat
 from mcp_docvl.sources.media import IMAGE_TYPES, PDF
+
+# Damaged and hostile files end in DocumentCorrupt, whichever method of the document meets the damage.
+contain_parser_errors(PdfDocument)
+contain_parser_errors(ImageDocument)
 
 
 def open_document(data: bytes, media_type: str, password: str | None = None,

@@ -19,17 +19,26 @@ class ImageDocument:
         self._lock = threading.Lock()
         try:
             with warnings.catch_warnings():
-                # Pillow warns, then errors, on decompression bombs; we apply our own limit below instead.
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                # Pillow warns on decompression bombs and on damaged metadata; our own limit and errors apply instead.
+                warnings.simplefilter("ignore")
                 self._image = Image.open(io.BytesIO(data))
+                # The size is in the header: refuse a bomb before a single pixel is decoded.
+                w, h = self._image.size
+                if w * h > max_page_pixels:
+                    raise _too_big((w, h), max_page_pixels)
                 self._image.load()
         except Image.DecompressionBombError:
             raise _too_big(None, max_page_pixels) from None
+        except LimitExceeded:
+            raise
         except Exception as exc:  # Pillow raises many types for damaged files
             raise DocumentCorrupt(
                 f"The image cannot be decoded ({type(exc).__name__}: {exc}).", "The file is damaged or truncated."
             ) from None
-        self.page_count = getattr(self._image, "n_frames", 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # Counting frames walks the TIFF's directory chain (Pillow stops at loops).
+            self.page_count = getattr(self._image, "n_frames", 1)
         # GIF frames are animation, not pages: read the first only.
         if media_type == "image/gif":
             self.page_count = 1
@@ -38,7 +47,8 @@ class ImageDocument:
         return {"format": self._image.format or ""}
 
     def page_size(self, index: int) -> tuple[float, float, Literal["pt", "px"]]:
-        with self._lock:
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             self._image.seek(index)
             w, h = self._image.size
         return float(w), float(h), "px"
@@ -54,7 +64,8 @@ class ImageDocument:
 
     def render(self, index: int, dpi: float | None = None) -> Image.Image:
         """The frame as RGB at its own resolution (`dpi` is ignored: an image's pixels are its page)."""
-        with self._lock:
+        with self._lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             try:
                 self._image.seek(index)
                 w, h = self._image.size
@@ -77,5 +88,5 @@ def _too_big(size: tuple[int, int] | None, limit: int) -> LimitExceeded:
     what = f"{size[0]}x{size[1]} pixels" if size else "too many pixels"
     return LimitExceeded(
         f"The image is {what}, over the limit of {limit:,} pixels per page.",
-        "Raise it with DOCVL_MAX_PAGE_PIXELS if the image is genuine, or downscale it.",
+        "Raise it with --max-page-pixels (or DOCVL_MAX_PAGE_PIXELS) if the image is genuine, or downscale it.",
     )

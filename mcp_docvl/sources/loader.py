@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import AccessDenied, InvalidArgument
-from mcp_docvl.sources.files import read_local_file
+from mcp_docvl.sources.files import read_local_bytes
 from mcp_docvl.sources.inline import decode_inline, looks_inline
 from mcp_docvl.sources.media import sniff_media_type
 from mcp_docvl.sources.urls import fetch_url
@@ -55,7 +55,7 @@ def load_source(spec: str, settings: Settings) -> Source:
     elif looks_inline(spec):
         data, name, origin = decode_inline(spec, settings), "inline data", "inline"
     else:
-        path = read_local_file(spec, settings)
-        data, name, origin = path.read_bytes(), str(path), "file"
+        path, data = read_local_bytes(spec, settings)
+        name, origin = str(path), "file"
     media_type = sniff_media_type(data)
     return Source(data=data, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(), name=name, origin=origin)
