@@ -58,7 +58,7 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
             lines = build_lines(layer.words)
             page = Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
                         confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
-            tables = digital_page_tables(doc, index, layer) if isinstance(doc, PdfDocument) else []
+            tables = digital_page_tables(doc, index, layer, lines) if isinstance(doc, PdfDocument) else []
             page.blocks = _layout(layer.words, tables, lines)
             return page
     if engine is None:

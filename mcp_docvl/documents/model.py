@@ -17,12 +17,17 @@ BlockKind = Literal["heading", "paragraph", "list_item", "table", "figure"]
 
 
 def union_bbox(boxes: list[BBox]) -> BBox:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    x0, y0, x1, y1 = boxes[0]
+    for a, b, c, d in boxes[1:]:  # one pass: this runs for every line of every page
+        if a < x0:
+            x0 = a
+        if b < y0:
+            y0 = b
+        if c > x1:
+            x1 = c
+        if d > y1:
+            y1 = d
+    return (x0, y0, x1, y1)
 
 
 @dataclass(slots=True)

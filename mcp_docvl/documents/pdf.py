@@ -31,6 +31,7 @@ class PdfDocument:
 
     def __init__(self, data: bytes, password: str | None = None, max_page_pixels: int = 40_000_000) -> None:
         self._max_page_pixels = max_page_pixels
+        self._open_page: tuple[int, pdfium.PdfPage] | None = None
         with PDFIUM_LOCK:
             try:
                 self._pdf = pdfium.PdfDocument(data, password=password)
@@ -51,50 +52,36 @@ class PdfDocument:
         return w, h, "pt"
 
     def text_layer(self, index: int) -> TextLayer:
-        with PDFIUM_LOCK:
-            page = self._pdf[index]
-            try:
-                return _extract_text_layer(page)
-            finally:
-                page.close()
+        return self.with_page(index, _extract_text_layer)
 
     def is_blank(self, index: int) -> bool:
-        with PDFIUM_LOCK:
-            page = self._pdf[index]
-            try:
-                return pdfium_c.FPDFPage_CountObjects(page) == 0
-            finally:
-                page.close()
+        return self.with_page(index, lambda page: pdfium_c.FPDFPage_CountObjects(page) == 0)
 
     def image_coverage(self, index: int) -> float:
-        with PDFIUM_LOCK:
-            page = self._pdf[index]
-            try:
-                w, h = page.get_size()
-                area = 0.0
-                for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
-                    left, bottom, right, top = obj.get_bounds()
-                    area += max(0.0, right - left) * max(0.0, top - bottom)
-                return min(1.0, area / max(w * h, 1.0))
-            finally:
-                page.close()
+        def coverage(page: pdfium.PdfPage) -> float:
+            w, h = page.get_size()
+            area = 0.0
+            for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
+                left, bottom, right, top = obj.get_bounds()
+                area += max(0.0, right - left) * max(0.0, top - bottom)
+            return min(1.0, area / max(w * h, 1.0))
+
+        return self.with_page(index, coverage)
 
     def render(self, index: int, dpi: float) -> Image.Image:
-        with PDFIUM_LOCK:
-            page = self._pdf[index]
-            try:
-                w, h = page.get_size()
-                scale = dpi / 72.0
-                pixels = w * scale * h * scale
-                if pixels > self._max_page_pixels:
-                    # Huge pages are rendered smaller rather than refused: the text stays legible far below this.
-                    scale = math.sqrt(self._max_page_pixels / max(w * h, 1.0))
-                if scale * max(w, h) < 1:
-                    raise LimitExceeded("The page is too small to render.", "Check the page size.")
-                bitmap = page.render(scale=scale, may_draw_forms=True)
-                return bitmap.to_pil().convert("RGB")
-            finally:
-                page.close()
+        def draw(page: pdfium.PdfPage) -> Image.Image:
+            w, h = page.get_size()
+            scale = dpi / 72.0
+            pixels = w * scale * h * scale
+            if pixels > self._max_page_pixels:
+                # Huge pages are rendered smaller rather than refused: the text stays legible far below this.
+                scale = math.sqrt(self._max_page_pixels / max(w * h, 1.0))
+            if scale * max(w, h) < 1:
+                raise LimitExceeded("The page is too small to render.", "Check the page size.")
+            bitmap = page.render(scale=scale, may_draw_forms=True)
+            return bitmap.to_pil().convert("RGB")
+
+        return self.with_page(index, draw)
 
     def bookmarks(self, limit: int = 1000) -> list[tuple[int, str, int | None]]:
         """The table of contents as (depth from 0, title, 1-based target page or None), in document order."""
@@ -112,16 +99,25 @@ class PdfDocument:
         return out
 
     def with_page(self, index: int, read: Callable[[pdfium.PdfPage], T]) -> T:
-        """`read(page)` with page `index` open and PDFIUM_LOCK held, for extractors of page objects (rules)."""
+        """`read(page)` with page `index` open and PDFIUM_LOCK held, for extractors of page objects (rules).
+
+        The last page stays open: one page is read by several extractors in a row (text, rules, images), and
+        loading it is a large share of reading a digital page.
+        """
         with PDFIUM_LOCK:
-            page = self._pdf[index]
-            try:
-                return read(page)
-            finally:
-                page.close()
+            if self._open_page is None or self._open_page[0] != index:
+                self._close_page()
+                self._open_page = (index, self._pdf[index])
+            return read(self._open_page[1])
+
+    def _close_page(self) -> None:
+        if self._open_page is not None:
+            self._open_page[1].close()
+            self._open_page = None
 
     def close(self) -> None:
         with PDFIUM_LOCK:
+            self._close_page()
             self._pdf.close()
 
 

@@ -19,7 +19,7 @@ from statistics import median
 
 import numpy as np
 
-from mcp_docvl.documents.model import BBox, Table, TableCell, Word, union_bbox
+from mcp_docvl.documents.model import BBox, Line, Table, TableCell, Word, union_bbox
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import join_lines
 from mcp_docvl.extract.tables.rulings import Rulings
@@ -32,10 +32,16 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _CAPTION = re.compile(r"^(table|figure|fig\.|source|note|chart)\b", re.IGNORECASE)
 
 
-def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
-    """Every table on a page, top to bottom."""
+def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = None) -> list[Table]:
+    """Every table on a page, top to bottom. `lines`, the page's lines of `words` if already built, saves work."""
     originals = {id(w): w for w in words}
+    page_words = words
     words, rule_words = _without_leaders(words, originals)
+    # The caller's lines hold only while no word was trimmed or set apart as a typed rule.
+    if lines is not None and (
+        len(words) != len(page_words) or any(a is not b for a, b in zip(words, page_words, strict=True))
+    ):
+        lines = None
     if len(words) < 4:
         return []
     em = median(w.bbox[3] - w.bbox[1] for w in words) or 1.0
@@ -47,7 +53,8 @@ def find_tables(words: list[Word], rulings: Rulings) -> list[Table]:
     grids = _merge_regions(grids, tol)
     stacks = _below_captions(stacks, words, tol)
     # A grid is the table's own outline; rule stacks and text runs only add tables where there is no grid.
-    others = [r for r in stacks + _text_regions(words, em, tol) if not any(_overlaps(r, g, tol) for g in grids)]
+    others = [r for r in stacks + _text_regions(words, em, tol, lines)
+              if not any(_overlaps(r, g, tol) for g in grids)]
     regions = grids + _merge_regions(others, tol)
     tables: list[Table] = []
     used: set[int] = set()
@@ -206,9 +213,9 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BB
 # Text runs
 
 
-def _text_regions(words: list[Word], em: float, tol: float) -> list[BBox]:
+def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | None = None) -> list[BBox]:
     """Runs of rows that split into several short segments: the shape of a table without rules."""
-    segments = build_lines(words)
+    segments = lines if lines is not None else build_lines(words)
     rows: list[list] = []
     for seg in sorted(segments, key=lambda s: (s.bbox[1] + s.bbox[3]) / 2):
         if rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 
 from mcp_docvl.documents.base import TextLayer
-from mcp_docvl.documents.model import Block, Table, Word
+from mcp_docvl.documents.model import Block, Line, Table, Word
 from mcp_docvl.documents.pdf import PdfDocument
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.tables.grid import find_tables
@@ -13,10 +13,10 @@ from mcp_docvl.extract.tables.render import to_markdown
 from mcp_docvl.extract.tables.rulings import Rulings, rulings_from_image, rulings_from_pdf_page
 
 
-def digital_page_tables(doc: PdfDocument, index: int, layer: TextLayer) -> list[Table]:
+def digital_page_tables(doc: PdfDocument, index: int, layer: TextLayer, lines: list[Line] | None = None) -> list[Table]:
     """Tables from the embedded text and the page's drawn rules; boxes in the text layer's frame (points)."""
     rulings = doc.with_page(index, lambda page: rulings_from_pdf_page(page, layer.rotation))
-    return find_tables(layer.words, rulings)
+    return find_tables(layer.words, rulings, lines)
 
 
 def image_page_tables(image: Image.Image, words: list[Word], scale: tuple[float, float] = (1.0, 1.0)) -> list[Table]:
