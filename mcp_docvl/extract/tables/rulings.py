@@ -37,13 +37,20 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
 
     `rotation` is the text layer's rotation, so the lines land in the same upright frame as the words.
     """
+    import ctypes
+
     import pypdfium2.raw as pdfium_c
 
     left, bottom, right, top = page.get_cropbox()
     width, height = right - left, top - bottom
     boxes: list[tuple[float, float, float, float]] = []  # user space: x0, y0, x1, y1 (y up)
-    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,), max_depth=2):
-        x0, y0, x1, y1 = obj.get_bounds()
+    bounds = [ctypes.c_float() for _ in range(4)]
+    refs = [ctypes.byref(v) for v in bounds]
+    # The raw API rather than pypdfium2's object wrappers: a page can hold tens of thousands of objects, and
+    # only the paths matter here.
+    for obj in _path_objects(page.raw, pdfium_c):
+        pdfium_c.FPDFPageObj_GetBounds(obj, *refs)
+        x0, y0, x1, y1 = (v.value for v in bounds)
         w, h = x1 - x0, y1 - y0
         if max(w, h) < _MIN_LENGTH:
             continue
@@ -67,19 +74,35 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
     return out
 
 
+def _path_objects(container, pdfium_c, depth: int = 0):
+    """Path objects of a page (or form XObject), looking into forms up to two levels deep."""
+    is_form = depth > 0
+    count = (pdfium_c.FPDFFormObj_CountObjects if is_form else pdfium_c.FPDFPage_CountObjects)(container)
+    get = pdfium_c.FPDFFormObj_GetObject if is_form else pdfium_c.FPDFPage_GetObject
+    for i in range(max(count, 0)):
+        obj = get(container, i)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            yield obj
+        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 2:
+            yield from _path_objects(obj, pdfium_c, depth + 1)
+
+
 def _path_edges(obj, pdfium_c) -> list[tuple[float, float, float, float]]:
     """The axis-aligned straight pieces of a larger path (grids drawn as one path, rectangles)."""
     import ctypes
 
-    a, b, c, d, e, f = obj.get_matrix().get()
-    n = pdfium_c.FPDFPath_CountSegments(obj.raw)
+    matrix = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
+    a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
+    n = pdfium_c.FPDFPath_CountSegments(obj)
     if n <= 0 or n > 5000:
         return []
     x = ctypes.c_float()
     y = ctypes.c_float()
     points: list[tuple[float, float, int, bool]] = []
     for i in range(n):
-        seg = pdfium_c.FPDFPath_GetPathSegment(obj.raw, i)
+        seg = pdfium_c.FPDFPath_GetPathSegment(obj, i)
         pdfium_c.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
         kind = pdfium_c.FPDFPathSegment_GetType(seg)
         closes = bool(pdfium_c.FPDFPathSegment_GetClose(seg))
