@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mcp_docvl.config import Settings
+from mcp_docvl.engines.ocr import OcrEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = ROOT / "resources"
@@ -38,3 +39,25 @@ def settings(tmp_path: Path) -> Settings:
     if EVAL.is_dir():
         roots.append(EVAL)
     return Settings.from_env(roots=roots, cache_dir=tmp_path / "cache")
+
+
+class CountingEngine:
+    """The real OCR engine, counting how often it is asked to recognise a page."""
+
+    name = "ocr"
+
+    def __init__(self, inner: OcrEngine) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def warm(self) -> None:
+        self.inner.warm()
+
+    def transcribe_page(self, image):
+        self.calls += 1
+        return self.inner.transcribe_page(image)
+
+
+@pytest.fixture(scope="module")
+def ocr() -> OcrEngine:
+    return OcrEngine()

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RESOURCES
-from docs import scanned_pdf, text_pages
+from conftest import RESOURCES, CountingEngine
 
+from docs import scanned_pdf, text_pages
 from mcp_docvl.cache import DiskCache, cache_key, open_cache
 from mcp_docvl.cache.registry import open_registry
 from mcp_docvl.config import Settings
@@ -20,28 +20,6 @@ from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.errors import SourceNotFound
 from mcp_docvl.reader import read_document
 from mcp_docvl.samples import make_pdf
-
-
-class CountingEngine:
-    """The real OCR engine, counting how often it is asked to recognise a page."""
-
-    name = "ocr"
-
-    def __init__(self, inner: OcrEngine) -> None:
-        self.inner = inner
-        self.calls = 0
-
-    def warm(self) -> None:
-        self.inner.warm()
-
-    def transcribe_page(self, image):
-        self.calls += 1
-        return self.inner.transcribe_page(image)
-
-
-@pytest.fixture(scope="module")
-def ocr() -> OcrEngine:
-    return OcrEngine()
 
 
 def _entries(directory: Path) -> list[Path]:

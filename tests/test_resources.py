@@ -9,39 +9,19 @@ from pathlib import Path
 
 import anyio
 import pytest
-from conftest import eval_dir
-from docs import scanned_pdf, text_pages
+from conftest import CountingEngine, eval_dir
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import ResourceTemplateReference
 from PIL import Image
 
+from docs import scanned_pdf, text_pages
 from mcp_docvl.cache import _shared
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.samples import make_pdf
 from mcp_docvl.server import build_server
 from mcp_docvl.tokens import estimate_tokens
-
-
-class CountingEngine:
-    name = "ocr"
-
-    def __init__(self, inner: OcrEngine) -> None:
-        self.inner = inner
-        self.calls = 0
-
-    def warm(self) -> None:
-        self.inner.warm()
-
-    def transcribe_page(self, image):
-        self.calls += 1
-        return self.inner.transcribe_page(image)
-
-
-@pytest.fixture(scope="module")
-def ocr() -> OcrEngine:
-    return OcrEngine()
 
 
 @pytest.fixture
