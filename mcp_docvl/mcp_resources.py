@@ -29,6 +29,7 @@ from mcp_docvl.engines import Engine
 from mcp_docvl.errors import DocvlError, SourceNotFound
 from mcp_docvl.models import ReadDocumentResult
 from mcp_docvl.outline import DocumentOutline, document_outline
+from mcp_docvl.tool_args import PasswordArg, SourceArg
 
 RunInWorker = Callable[..., Awaitable[Any]]
 DOCUMENT = "docvl://documents/{id}"
@@ -103,13 +104,12 @@ def add_document_resources(server: MCPServer, settings: Settings, engine: Callab
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
     )
     async def document_outline_tool(
-        source: Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, data: URI / "
-                                                 "base64, or a docvl://documents/{id} URI from an earlier result.")],
+        source: SourceArg,
         pages: Annotated[str | None, Field(description='Pages to outline, 1-based, e.g. "1-50". Default: all '
                                                        f"(at most {settings.max_pages_per_call} a call).")] = None,
         recognise: Annotated[bool, Field(description="Also recognise (OCR) pages without a text layer so they "
                                                      "get estimates too; slow on long scans.")] = False,
-        password: Annotated[str | None, Field(description="Password of an encrypted PDF.")] = None,
+        password: PasswordArg = None,
         cursor: Annotated[str | None, Field(description="next_cursor of a previous outline, to continue.")] = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, DocumentOutline]:

@@ -34,6 +34,7 @@ from mcp_docvl.mcp_resources import add_document_resources, resource_links
 from mcp_docvl.models import AnswerResult, ExtractFieldsResult, ExtractTablesResult, ReadDocumentResult, TableFormat
 from mcp_docvl.reader import read_document
 from mcp_docvl.tables import MAX_CELLS, extract_tables
+from mcp_docvl.tool_args import CursorArg, PasswordArg, SourceArg
 from mcp_docvl.untrusted import fence_json, neutralize_fences
 from mcp_docvl.workers import WORKER_ENGINES, WorkerCancelled, can_isolate, get_pool, run_isolated
 
@@ -199,8 +200,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
     )
     async def read_document_tool(
-        source: Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, or the "
-                                                 "document as a data: URI or base64 string.")],
+        source: SourceArg,
         pages: Annotated[str | None, Field(description='Pages to read, 1-based: e.g. "1-3,7", "5-", "last". '
                                                        "Default: all.")] = None,
         format: Annotated[Literal["markdown", "text"], Field(description="markdown keeps headings and lists; "
@@ -208,9 +208,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         max_chars: Annotated[int | None, Field(ge=1, description="Most characters of content to return; the "
                                                                  "rest is reachable with next_cursor. Default: "
                                                                  f"{settings.max_output_chars}.")] = None,
-        password: Annotated[str | None, Field(description="Password of an encrypted PDF.")] = None,
-        cursor: Annotated[str | None, Field(description="next_cursor of a previous, truncated result, to "
-                                                        "continue where it stopped.")] = None,
+        password: PasswordArg = None,
+        cursor: CursorArg = None,
         max_tokens: Annotated[int | None, Field(ge=1, description="Most (estimated) LLM tokens of content to "
                                                                   "return; the rest is reachable with "
                                                                   "next_cursor.")] = None,
@@ -238,8 +237,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
     )
     async def extract_table_tool(
-        source: Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, or the "
-                                                 "document as a data: URI or base64 string.")],
+        source: SourceArg,
         pages: Annotated[str | None, Field(description='Pages to search, 1-based: e.g. "1-3,7", "5-", "last". '
                                                        "Default: all.")] = None,
         table_index: Annotated[int | None, Field(ge=0, description="Only the n-th table (0-based, top to bottom) "
@@ -249,9 +247,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         = "json",
         max_cells: Annotated[int, Field(ge=1, description="Most cells to return; a bigger table continues with "
                                                           "next_cursor.")] = MAX_CELLS,
-        password: Annotated[str | None, Field(description="Password of an encrypted PDF.")] = None,
-        cursor: Annotated[str | None, Field(description="next_cursor of a previous, truncated result, to "
-                                                        "continue where it stopped.")] = None,
+        password: PasswordArg = None,
+        cursor: CursorArg = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ExtractTablesResult]:
         """Find the tables in a PDF or image and return their cells (row, column, spans, text, box) and each
@@ -279,11 +276,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         call.__wrapped__ = func  # type: ignore[attr-defined]  # lets workers.py run `func` itself in a worker
         return call
 
-    SourceArg = Annotated[str, Field(description="Local path (under the allowed roots), http(s) URL, or the document "
-                                                 "as a data: URI or base64 string.")]
     PagesArg = Annotated[str | None, Field(description='Pages to search, 1-based: e.g. "1-3,7". Default: all '
                                                        "(extract_fields: the first 3).")]
-    PasswordArg = Annotated[str | None, Field(description="Password of an encrypted PDF.")]
 
     async def ask_client_model(source: str, question: str, pages: str | None, password: str | None,
                                ctx: Context) -> Sample | None:
