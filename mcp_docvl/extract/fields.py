@@ -482,7 +482,8 @@ def _strip_ids(text: str) -> str:
 
 
 def _find_address(pages: list[Page]) -> _Found | None:
-    """The address block: lines under the company name up to the first contact/tax/title line."""
+    """The address block: lines under the company name up to the first contact/tax/title line, a registration
+    line, or the line naming the country (a postal address ends with it)."""
     if not pages:
         return None
     page = pages[0]
@@ -490,27 +491,74 @@ def _find_address(pages: list[Page]) -> _Found | None:
     lines = _top_lines(page)
     start = found[0] + 1 if found else 0
     block: list[Line] = []
+    texts: list[str] = []
     for line in lines[start:start + 12]:
         text = line.text
-        if block and (_ADDRESS_END.search(text) or parsers.find_dates(text) or parsers.find_phones(text)):
+        if block and (_ADDRESS_END.search(text) or _COMPANY_ID.search(text) or parsers.find_dates(text)
+                      or parsers.find_phones(text)):
             break
         if block and line.bbox[1] - block[-1].bbox[3] > 2.0 * (line.bbox[3] - line.bbox[1]):
             break  # a blank band ends the block
         if not block:
-            # Before the block starts: skip the company's registration number, a wrapped name, a date.
+            # Before the block starts: skip the company's registration number, a wrapped name, a date, a bare
+            # number (an id printed under the name) and labelled fields ("Site: 1046"); "Address:" is dropped.
             if _REGISTRATION.match(text) or parsers.find_dates(text) or _ADDRESS_END.search(text) \
-                    or _COMPANY_ID.search(text):
+                    or _COMPANY_ID.search(text) or not any(c.isalpha() for c in text):
+                continue
+            label = _FIELD_LABEL.match(text)
+            if label and _ADDRESS_LABEL.fullmatch(label.group(1)):
+                text = text[label.end():].strip()
+            elif label and not _ADDRESS_WORDS.fullmatch(label.group(1)):
                 continue
             if not (_ADDRESS_WORDS.search(text) or re.search(r"\d", text)):
                 continue
         block.append(line)
-        if len(block) >= 6:
+        texts.append(text)
+        if len(block) >= 6 or _COUNTRY_END.search(text):
             break
     if not block or not any(_ADDRESS_WORDS.search(ln.text) or re.search(r"\d", ln.text) for ln in block):
         return None
-    text = " ".join(ln.text for ln in block)
+    text = " ".join(texts)
+    value = _address_punctuation(text) if page.method == "ocr" else text
     confidence = 0.7 * min(ln.confidence for ln in block)
-    return _Found(text, page, union_bbox([ln.bbox for ln in block]), text, confidence)
+    note = "OCR's '.' between address parts read as ','" if value != text else None
+    return _Found(value, page, union_bbox([ln.bbox for ln in block]), text, confidence, note=note)
+
+
+# "Site: 1046", "Outlet: Midvalley": a labelled field, not an address line (unless the label is "Address").
+_FIELD_LABEL = re.compile(r"\s*([A-Za-z][A-Za-z ]{1,15}?)\s*:\s*")
+_ADDRESS_LABEL = re.compile(r"(?:business\s*|company\s*|shop\s*|store\s*)?(?:address|addr|adresse|alamat|dirección)",
+                            re.IGNORECASE)
+_COUNTRY_END = re.compile(
+    r"\b(?:malaysia|singapore|indonesia|thailand|philippines|vietnam|viet nam|china|hong kong|taiwan|japan|korea|"
+    r"india|australia|new zealand|united states(?: of america)?|u\.?s\.?a|canada|mexico|brazil|argentina|"
+    r"united kingdom|u\.?k|england|scotland|wales|ireland|france|germany|deutschland|spain|españa|portugal|italy|"
+    r"italia|netherlands|nederland|belgium|belgique|switzerland|schweiz|suisse|austria|österreich|sweden|norway|"
+    r"denmark|finland|poland|polska|south africa|nigeria|kenya|egypt|uae|united arab emirates|saudi arabia)\W*$",
+    re.IGNORECASE,
+)
+# Abbreviations that end in a period inside an address ("No. 5", "Jln. Besar", "St. Mary"); other words do not.
+_ADDRESS_ABBREVIATIONS = frozenset({
+    "no", "nos", "jln", "jl", "lrg", "tmn", "kg", "kpg", "bt", "bkt", "sg", "sdn", "bhd", "co", "ltd", "st", "rd",
+    "ave", "av", "blvd", "bldg", "blk", "dr", "ln", "ct", "pl", "sq", "hwy", "pkwy", "cres", "ter", "apt", "ste",
+    "fl", "flr", "lvl", "mt", "ft", "pt", "lt", "rm", "unit", "ne", "nw", "se", "sw", "mr", "mrs", "ms", "prof"})
+
+
+def _address_punctuation(text: str) -> str:
+    """An OCR'd address with its separators read back as commas.
+
+    OCR confuses ',' and '.' on small receipt print. Inside an address a period only follows an abbreviation
+    ("No.", "Jln.", an initial) or ends it; after any other word or number, a period followed by more of the
+    address is a misread comma ("TAMAN SRI PUTRA. 81200 JOHOR" -> "TAMAN SRI PUTRA, 81200 JOHOR"), and a period
+    right before a comma is a stray mark ("SELATAN., 84600" -> "SELATAN, 84600").
+    """
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(1)
+        if (len(word) == 1 and word.isalpha()) or word.lower() in _ADDRESS_ABBREVIATIONS:
+            return match.group(0)
+        return word + ","
+
+    return re.sub(r"(?<![\w.])(\w+)\.(,|(?=\s+\S))", fix, text)
 
 
 def _find_items(pages: list[Page]) -> _Found | None:
