@@ -495,7 +495,7 @@ def _find_address(pages: list[Page]) -> _Found | None:
     for line in lines[start:start + 12]:
         text = line.text
         if block and (_ADDRESS_END.search(text) or _COMPANY_ID.search(text) or parsers.find_dates(text)
-                      or parsers.find_phones(text)):
+                      or parsers.find_phones(text) or _TOTAL.search(text) or _TOTAL_STRONG.search(text)):
             break
         if block and line.bbox[1] - block[-1].bbox[3] > 2.0 * (line.bbox[3] - line.bbox[1]):
             break  # a blank band ends the block
@@ -869,7 +869,9 @@ def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
                 "a vision-language engine fills them.")
             continue
         found = _RULES[rule](pages) if rule else None
-        if found is None:
+        if found is None and rule != "total":
+            # Not for totals: the total rule has judged every total label already, and a bare "total" label
+            # search would take "Sub Total" or "Total Qty" for the amount paid.
             found = _find_labelled(pages, name, spec)
         what = f"a {rule} line" if rule else f"a label like {_labels(name, spec)[0]!r}"
         results[name] = _checked(name, spec, found, f"No {what} with a readable value was found.")
