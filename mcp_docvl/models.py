@@ -166,6 +166,9 @@ class FieldResult(BaseModel):
     citation: Citation | None = Field(default=None, description="Where the value was read, when found.")
     confidence: float = Field(description="0..1: how sure the extraction is (0 when not found).")
     reason: str | None = Field(default=None, description="Why the value is null, when it is.")
+    note: str | None = Field(
+        default=None, description="How the value follows from what is printed, when it is not printed as such "
+        "(e.g. a total worked out as the amount tendered less the change).")
 
 
 class ExtractFieldsResult(BaseModel):

@@ -44,17 +44,26 @@ _VLM_TEXT_CHARS = 12_000
 _TOTAL_STRONG = re.compile(
     r"grand\s*total|t[o0a]t[a4]l\s*(?:amount\s*|sales\s*)?(?:due|payable|rounded|round(?:ing)?|incl\w*|inc\b|\(incl)|"
     r"round\w*\s*total|rounded|nett?\s*total|net\s*amount|amount\s*(?:due|payable)|balance\s*due|"
-    r"total\s*sales\s*\(?incl|jumlah|total\s*to\s*pay|montant\s*total|gesamtbetrag|importe\s*total",
+    r"total\s*sales\s*\(?incl|jumlah|total\s*to\s*pay|montant\s*total|gesamtbetrag|importe\s*total|"
+    # "Total RM Incl. of GST", "Total (inc VAT)": a total that says it includes the tax is the amount paid.
+    r"t[o0a]t[a4]l\b[^\d\n]{0,14}?\binc(?:l\w*|\b)",
     re.IGNORECASE,
 )
 # OCR misreads "total" often enough ("TOTL", "Tatal", "T0TAL") that a tolerant pattern pays.
-_TOTAL = re.compile(r"\bt[o0a]t[a4]?[l1i]\b|\btotale?\b|\bamount\b|\bsumme\b|\bjumlah\b", re.IGNORECASE)
+_TOTAL = re.compile(r"\bt[o0a]t[a4]?[l1i]\b|\bttl\b|\btotale?\b|\bamount\b|\bsumme\b|\bjumlah\b", re.IGNORECASE)
 _NOT_TOTAL = re.compile(
     r"sub\s*-?\s*total|total\s*(?:qty|quantity|items?|no\.?|number|disc\w*|saving\w*|tax|gst|vat|sst|excl\w*|"
     r"exc\b|\(excl|before|weight|pcs|units?)|excl\w*\s*(?:gst|tax|vat)|\bqty\b|discount|rounding\s*adj|"
     r"\bchange\b|\bcash\b|tender|paid|\bvisa\b|master\s*card|\bcard\b|deposit|\bgst\b|\bvat\b|\bsst\b|\btax\b",
     re.IGNORECASE,
 )
+# The payment handed over, and the change given back: tendered - change is the amount paid.
+_TENDER = re.compile(r"\b(?:cash|tunai|payment|paid|tender\w*|visa|master\s*card|amex|debit|credit|card|eftpos|"
+                     r"nets|espèces|especes|efectivo|contanti)\b", re.IGNORECASE)
+_CHANGE = re.compile(r"\b(?:change|kembalian|baki|rückgeld|rendu|monnaie|cambio|resto)\b", re.IGNORECASE)
+# The amount before tax.
+_SUBTOTAL = re.compile(r"sub\s*-?\s*total|t[o0a]t[a4]l\s*(?:sales\s*|amount\s*)?\(?\s*(?:excl\w*|exc\b|before\s*tax)|"
+                       r"net\s*sales|zwischensumme|sous-total", re.IGNORECASE)
 _TAX = re.compile(r"\b(?:total\s*)?(?:gst|vat|sst|tax|tva|mwst|iva|service\s*tax|sales\s*tax)\b", re.IGNORECASE)
 _NOT_TAX = re.compile(
     r"\b(?:id|no|reg\w*|number|invoice|code|summary|exc\w*|incl\w*|rate)\b|\(\s*[a-z]\s*\)\s*0\s*%|@\s*0\s*%",
@@ -99,6 +108,8 @@ class _Found:
     bbox: BBox
     text: str
     confidence: float
+    # How the value follows from what is printed, when it is not printed as such (e.g. cash less change).
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -172,12 +183,65 @@ def _money(text: str) -> list[parsers.Match]:
     return parsers.find_amounts(text, need_decimals=True)
 
 
-def _find_total(pages: list[Page]) -> _Found | None:
-    """The amount paid: the amount after a total label, strongest label first, largest amount among equals.
+@dataclass(slots=True)
+class _Candidate:
+    level: int  # 3: a strong total label ("grand total", "total incl. tax"), 2: "total", 1: "amount"
+    found: _Found
 
-    Labels are judged segment by segment, so "Total Saving 0.00 | Total 77.20" on one row reads right.
+
+def _amounts_after_label(rows: list[_Row], index: int, position: int, label_end: int) -> list[tuple[parsers.Match,
+                                                                                                       Line]]:
+    """Amounts belonging to the label that ends at `label_end` in segment `position` of `rows[index]`.
+
+    In order: after the label in its own segment, in the segments to its right, in a values-only segment beside it
+    that sits a little higher or lower (skewed photos split a row), else on a values-only row just below.
     """
-    best: tuple[tuple, _Found] | None = None
+    row = rows[index]
+    segment = row.lines[position]
+    values = [(parsers.Match(m.value, m.start + label_end, m.end + label_end, m.text), segment)
+              for m in _money(segment.text[label_end:])]
+    values += [(m, ln) for ln in row.lines[position + 1:] for m in _money(ln.text)]
+    if not values:
+        values = _values_beside(rows, index, segment)
+    if not values:
+        values = _bare_values_below(rows, index, _money)
+    return values
+
+
+def _values_only(text: str) -> bool:
+    letters = re.sub(r"(?i)\b(?:rm|myr|usd|eur|sgd|gbp)\b", "", text)
+    return sum(c.isalpha() for c in letters) <= 1
+
+
+def _values_beside(rows: list[_Row], index: int, label: Line) -> list[tuple[parsers.Match, Line]]:
+    """Amounts in a values-only segment to the right of `label` on a neighbouring row that overlaps it vertically.
+
+    A photographed receipt is rarely level: the amount of "Total" can sit half a line higher than its label, so
+    rows grouped by their centres put them apart. Overlap of at least 40% of the smaller height pairs them again.
+    """
+    best: tuple[float, list] | None = None
+    height = label.bbox[3] - label.bbox[1]
+    centre = (label.bbox[1] + label.bbox[3]) / 2
+    for other in (index - 1, index + 1):
+        if not 0 <= other < len(rows):
+            continue
+        for line in rows[other].lines:
+            if line.bbox[0] < label.bbox[2] or not _values_only(line.text):
+                continue
+            overlap = min(label.bbox[3], line.bbox[3]) - max(label.bbox[1], line.bbox[1])
+            if overlap < 0.4 * min(height, line.bbox[3] - line.bbox[1]):
+                continue
+            found = [(m, line) for m in _money(line.text)]
+            distance = abs((line.bbox[1] + line.bbox[3]) / 2 - centre)
+            if found and (best is None or distance < best[0]):
+                best = (distance, found)
+    return best[1] if best else []
+
+
+def _total_candidates(pages: list[Page]) -> list[_Candidate]:
+    """Every amount printed after a total label. Labels are judged segment by segment, so
+    "Total Saving 0.00 | Total 77.20" on one row reads right."""
+    out: list[_Candidate] = []
     for page in pages:
         rows = _rows(page)
         for index, row in enumerate(rows):
@@ -190,22 +254,103 @@ def _find_total(pages: list[Page]) -> _Found | None:
                 if strong and re.search(r"rounding\s*adj|\bchange\b|\bcash\b|excl", text, re.IGNORECASE):
                     continue
                 label = strong or weak
-                values = [(m, segment) for m in _money(text[label.end():])]
-                values = [(parsers.Match(m.value, m.start + label.end(), m.end + label.end(), m.text), ln)
-                          for m, ln in values]
-                values += [(m, ln) for ln in row.lines[position + 1:] for m in _money(ln.text)]
-                if not values:
-                    values = _bare_values_below(rows, index, _money)
-                for match, line in values:
+                level = 3 if strong else 2 if re.search(r"t[o0a]t[a4]?l|\bttl\b", label.group(0), re.I) else 1
+                for match, line in _amounts_after_label(rows, index, position, label.end()):
                     if match.value <= 0:
                         continue
-                    level = 3 if strong else 2 if re.search(r"t[o0a]t[a4]?l", label.group(0), re.I) else 1
                     confidence = (0.9 if strong else 0.8) * line.confidence
-                    found = _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
-                                   confidence)
-                    if best is None or (level, match.value) > best[0]:
-                        best = ((level, match.value), found)
-    return best[1] if best else None
+                    out.append(_Candidate(level, _Found(match.value, page, _span_bbox(line, match.start, match.end),
+                                                        match.text, confidence)))
+    return out
+
+
+def _labelled_amount(pages: list[Page], label: re.Pattern, exclude: re.Pattern | None = None,
+                     after: tuple[int, float] | None = None) -> _Found | None:
+    """The first amount printed after `label` (not `exclude`), reading down the pages; with `after` (page number,
+    y), only labels below that point. The rightmost amount of the row is the one taken (the amount column)."""
+    for page in pages:
+        if after and page.number < after[0]:
+            continue
+        rows = _rows(page)
+        for index, row in enumerate(rows):
+            if after and page.number == after[0] and row.bbox[1] <= after[1]:
+                continue
+            for position, segment in enumerate(row.lines):
+                hit = label.search(segment.text)
+                if not hit or (exclude and exclude.search(segment.text)):
+                    continue
+                values = _amounts_after_label(rows, index, position, hit.end())
+                if values:
+                    match, line = values[-1]
+                    return _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                                  line.confidence)
+    return None
+
+
+def _paid_amount(pages: list[Page]) -> _Found | None:
+    """The amount handed over less the change given back: what the customer actually paid.
+
+    Both must be printed: a tender alone may be a larger note ("CASH 100.00"). A tender printed negative (some
+    tills print it so) counts by its size.
+    """
+    tender = _labelled_amount(pages, _TENDER, _CHANGE)
+    if tender is None:
+        return None
+    change = _labelled_amount(pages, _CHANGE, None, after=(tender.page.number, tender.bbox[1]))
+    if change is None or change.value < 0:
+        return None
+    paid = abs(tender.value) - change.value
+    if paid <= 0:
+        return None
+    if change.value == 0:
+        return _Found(paid, tender.page, tender.bbox, tender.text, tender.confidence,
+                      note=f"amount tendered {tender.text} with change {change.text}")
+    bbox = union_bbox([tender.bbox, change.bbox]) if tender.page is change.page else tender.bbox
+    return _Found(paid, tender.page, bbox, f"{tender.text} ... {change.text}", min(tender.confidence,
+                                                                                      change.confidence),
+                  note=f"amount tendered {tender.text} less change {change.text}")
+
+
+def _computed_totals(pages: list[Page]) -> list[Decimal]:
+    """Totals the printed parts add up to: subtotal + tax, and the subtotal alone (tax included in it)."""
+    subtotal = _labelled_amount(pages, _SUBTOTAL)
+    if subtotal is None or subtotal.value <= 0:
+        return []
+    tax = _find_tax(pages)
+    out = [subtotal.value]
+    if tax is not None and tax.value > 0:
+        out.insert(0, subtotal.value + tax.value)
+    return out
+
+
+# Cash rounding moves a total by less than the smallest coin step (0.05 where 1- and 2-cent coins are gone).
+_ROUNDING_STEP = Decimal("0.05")
+
+
+def _find_total(pages: list[Page]) -> _Found | None:
+    """The amount paid, chosen among the amounts printed after total labels and checked against the payment.
+
+    1. A labelled total equal to tendered - change is the amount paid (two printed sources agree), whatever the
+       strength of its label ("Total Sales (incl. GST) 64.13" is the amount before rounding; "TOTAL 64.15" is paid).
+    2. Else, tendered - change wins over the labelled totals when subtotal + tax confirms it within one rounding
+       step (the labelled total is then misread, or is a tax summary's total), or when the only labels are weak
+       ("amount"), or when no total label was read at all (a label cut off, an amount read without its point).
+    3. Else the strongest label's largest amount.
+    """
+    candidates = _total_candidates(pages)
+    best = max(candidates, key=lambda c: (c.level, c.found.value), default=None)
+    paid = _paid_amount(pages)
+    if paid is not None:
+        agreeing = [c for c in candidates if c.found.value == paid.value]
+        if agreeing:
+            chosen = max(agreeing, key=lambda c: c.level).found
+            chosen.confidence = max(chosen.confidence, 0.95 * paid.confidence)
+            return chosen
+        confirmed = any(abs(paid.value - computed) <= _ROUNDING_STEP for computed in _computed_totals(pages))
+        if confirmed or best is None or best.level == 1:
+            paid.confidence *= 0.85 if confirmed else 0.6
+            return paid
+    return best.found if best else None
 
 
 def _bare_values_below(rows: list[_Row], index: int, finder) -> list[tuple[parsers.Match, Line]]:
@@ -215,8 +360,7 @@ def _bare_values_below(rows: list[_Row], index: int, finder) -> list[tuple[parse
     row, below = rows[index], rows[index + 1]
     if below.bbox[1] - row.bbox[3] > 1.5 * (row.bbox[3] - row.bbox[1]):
         return []
-    letters = re.sub(r"(?i)\b(?:rm|myr|usd|eur|sgd|gbp)\b", "", below.text)
-    if sum(c.isalpha() for c in letters) > 1:
+    if not _values_only(below.text):
         return []
     return _row_matches(below, finder)
 
@@ -338,7 +482,8 @@ def _strip_ids(text: str) -> str:
 
 
 def _find_address(pages: list[Page]) -> _Found | None:
-    """The address block: lines under the company name up to the first contact/tax/title line."""
+    """The address block: lines under the company name up to the first contact/tax/title line, a registration
+    line, or the line naming the country (a postal address ends with it)."""
     if not pages:
         return None
     page = pages[0]
@@ -346,27 +491,74 @@ def _find_address(pages: list[Page]) -> _Found | None:
     lines = _top_lines(page)
     start = found[0] + 1 if found else 0
     block: list[Line] = []
+    texts: list[str] = []
     for line in lines[start:start + 12]:
         text = line.text
-        if block and (_ADDRESS_END.search(text) or parsers.find_dates(text) or parsers.find_phones(text)):
+        if block and (_ADDRESS_END.search(text) or _COMPANY_ID.search(text) or parsers.find_dates(text)
+                      or parsers.find_phones(text) or _TOTAL.search(text) or _TOTAL_STRONG.search(text)):
             break
         if block and line.bbox[1] - block[-1].bbox[3] > 2.0 * (line.bbox[3] - line.bbox[1]):
             break  # a blank band ends the block
         if not block:
-            # Before the block starts: skip the company's registration number, a wrapped name, a date.
+            # Before the block starts: skip the company's registration number, a wrapped name, a date, a bare
+            # number (an id printed under the name) and labelled fields ("Site: 1046"); "Address:" is dropped.
             if _REGISTRATION.match(text) or parsers.find_dates(text) or _ADDRESS_END.search(text) \
-                    or _COMPANY_ID.search(text):
+                    or _COMPANY_ID.search(text) or not any(c.isalpha() for c in text):
+                continue
+            label = _FIELD_LABEL.match(text)
+            if label and _ADDRESS_LABEL.fullmatch(label.group(1)):
+                text = text[label.end():].strip()
+            elif label and not _ADDRESS_WORDS.fullmatch(label.group(1)):
                 continue
             if not (_ADDRESS_WORDS.search(text) or re.search(r"\d", text)):
                 continue
         block.append(line)
-        if len(block) >= 6:
+        texts.append(text)
+        if len(block) >= 6 or _COUNTRY_END.search(text):
             break
     if not block or not any(_ADDRESS_WORDS.search(ln.text) or re.search(r"\d", ln.text) for ln in block):
         return None
-    text = " ".join(ln.text for ln in block)
+    text = " ".join(texts)
+    value = _address_punctuation(text) if page.method == "ocr" else text
     confidence = 0.7 * min(ln.confidence for ln in block)
-    return _Found(text, page, union_bbox([ln.bbox for ln in block]), text, confidence)
+    note = "OCR's '.' between address parts read as ','" if value != text else None
+    return _Found(value, page, union_bbox([ln.bbox for ln in block]), text, confidence, note=note)
+
+
+# "Site: 1046", "Outlet: Midvalley": a labelled field, not an address line (unless the label is "Address").
+_FIELD_LABEL = re.compile(r"\s*([A-Za-z][A-Za-z ]{1,15}?)\s*:\s*")
+_ADDRESS_LABEL = re.compile(r"(?:business\s*|company\s*|shop\s*|store\s*)?(?:address|addr|adresse|alamat|dirección)",
+                            re.IGNORECASE)
+_COUNTRY_END = re.compile(
+    r"\b(?:malaysia|singapore|indonesia|thailand|philippines|vietnam|viet nam|china|hong kong|taiwan|japan|korea|"
+    r"india|australia|new zealand|united states(?: of america)?|u\.?s\.?a|canada|mexico|brazil|argentina|"
+    r"united kingdom|u\.?k|england|scotland|wales|ireland|france|germany|deutschland|spain|españa|portugal|italy|"
+    r"italia|netherlands|nederland|belgium|belgique|switzerland|schweiz|suisse|austria|österreich|sweden|norway|"
+    r"denmark|finland|poland|polska|south africa|nigeria|kenya|egypt|uae|united arab emirates|saudi arabia)\W*$",
+    re.IGNORECASE,
+)
+# Abbreviations that end in a period inside an address ("No. 5", "Jln. Besar", "St. Mary"); other words do not.
+_ADDRESS_ABBREVIATIONS = frozenset({
+    "no", "nos", "jln", "jl", "lrg", "tmn", "kg", "kpg", "bt", "bkt", "sg", "sdn", "bhd", "co", "ltd", "st", "rd",
+    "ave", "av", "blvd", "bldg", "blk", "dr", "ln", "ct", "pl", "sq", "hwy", "pkwy", "cres", "ter", "apt", "ste",
+    "fl", "flr", "lvl", "mt", "ft", "pt", "lt", "rm", "unit", "ne", "nw", "se", "sw", "mr", "mrs", "ms", "prof"})
+
+
+def _address_punctuation(text: str) -> str:
+    """An OCR'd address with its separators read back as commas.
+
+    OCR confuses ',' and '.' on small receipt print. Inside an address a period only follows an abbreviation
+    ("No.", "Jln.", an initial) or ends it; after any other word or number, a period followed by more of the
+    address is a misread comma ("TAMAN SRI PUTRA. 81200 JOHOR" -> "TAMAN SRI PUTRA, 81200 JOHOR"), and a period
+    right before a comma is a stray mark ("SELATAN., 84600" -> "SELATAN, 84600").
+    """
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(1)
+        if (len(word) == 1 and word.isalpha()) or word.lower() in _ADDRESS_ABBREVIATIONS:
+            return match.group(0)
+        return word + ","
+
+    return re.sub(r"(?<![\w.])(\w+)\.(,|(?=\s+\S))", fix, text)
 
 
 def _find_items(pages: list[Page]) -> _Found | None:
@@ -659,7 +851,7 @@ def _checked(name: str, spec: dict, found: _Found | None, missing: str) -> Field
         detail = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
         return FieldResult(value=None, citation=_citation(found), confidence=0.0,
                            reason=f"Found {found.text!r} but it does not fit the field's schema: {detail}.")
-    return FieldResult(value=value, citation=_citation(found), confidence=round(found.confidence, 3))
+    return FieldResult(value=value, citation=_citation(found), confidence=round(found.confidence, 3), note=found.note)
 
 
 def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
@@ -677,7 +869,9 @@ def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
                 "a vision-language engine fills them.")
             continue
         found = _RULES[rule](pages) if rule else None
-        if found is None:
+        if found is None and rule != "total":
+            # Not for totals: the total rule has judged every total label already, and a bare "total" label
+            # search would take "Sub Total" or "Total Qty" for the amount paid.
             found = _find_labelled(pages, name, spec)
         what = f"a {rule} line" if rule else f"a label like {_labels(name, spec)[0]!r}"
         results[name] = _checked(name, spec, found, f"No {what} with a readable value was found.")
