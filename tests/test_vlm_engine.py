@@ -65,12 +65,17 @@ def test_read_document_returns_the_generated_text_and_the_cache_skips_the_encode
     assert text.pages[0].content == expected
 
 
-@pytest.mark.parametrize("static_cache", [False, True], ids=["dynamic-cache", "static-cache"])
-def test_concurrent_requests_are_batched_and_answer_as_alone(model_dir, static_cache):
-    # static_cache: the GPU decoding path (static KV cache, batch padded to a power of two, grouped-query SDPA),
-    # run here without torch.compile; it must answer exactly as the plain path does.
+@pytest.mark.parametrize("path", ["dynamic-cache", "engine-loop", "static-cache-generate"])
+def test_concurrent_requests_are_batched_and_answer_as_alone(model_dir, path):
+    # engine-loop: the GPU decoding path (the engine's own greedy loop over its KV cache, batch padded to a power
+    # of two, split-KV attention), run here without CUDA graphs; static-cache-generate: its fallback for models
+    # the loop does not support. Both must answer exactly as the plain path does.
     plain = make_engine(model_dir)
-    engine = make_engine(model_dir, vlm_max_batch=4, vlm_compile=static_cache)
+    engine = make_engine(model_dir, vlm_max_batch=4, vlm_compile=path != "dynamic-cache")
+    engine._load()
+    assert (engine._greedy is not None) == (path != "dynamic-cache")
+    if path == "static-cache-generate":
+        engine._greedy = None
     pages = [page_image(f"Page {i}", size=(160 + 40 * i, 220)) for i in range(3)]
     prompts = [f"Question {i}: what does it say?" * (i + 1) for i in range(3)]
     alone = [plain.generate(p, [img], max_new_tokens=6) for p, img in zip(prompts, pages, strict=True)]
@@ -89,6 +94,38 @@ def test_concurrent_requests_are_batched_and_answer_as_alone(model_dir, static_c
     assert max(sizes) > 1, sizes
     # Left padding (and padding rows) must not change any answer (greedy decoding).
     assert together == alone
+
+
+def test_greedy_decoder_gives_the_tokens_of_generate(model_dir):
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from mcp_docvl.engines.greedy_decoder import GreedyDecoder, unsupported_reason
+    from mcp_docvl.engines.transformers_engine import _use_decode_gqa_attention
+
+    model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
+    assert unsupported_reason(model) is None
+    assert _use_decode_gqa_attention(model)  # the split-KV attention the loop decodes with on a GPU
+    model.generation_config.eos_token_id = None
+    generator = torch.Generator().manual_seed(3)
+    prompts = [torch.randint(10, 500, (n,), generator=generator) for n in (5, 300, 17)]
+    with torch.inference_mode():
+        reference = [model.generate(input_ids=p[None], attention_mask=torch.ones(1, len(p), dtype=torch.long),
+                                    max_new_tokens=24, do_sample=False)[0, len(p):].tolist() for p in prompts]
+        embeds = [model.get_input_embeddings()(p) for p in prompts]
+        assert len({tuple(r) for r in reference}) == 3
+        # No end-of-sequence token: every row decodes its full budget, padding rows change nothing.
+        decoder = GreedyDecoder(model, [], use_graphs=False)
+        assert decoder.decode(embeds, 24, rows=4) == reference
+        # The same buffers reused (a shorter batch, a smaller budget): nothing left over from the last batch.
+        assert decoder.decode(embeds[:1], 10, rows=4) == [reference[0][:10]]
+        # A token of the first answer as end-of-sequence: that row stops just before it, the others as they would.
+        eos = reference[0][5]
+        with_eos = GreedyDecoder(model, [eos], use_graphs=False).decode(embeds, 24, rows=4)
+        expected = [r[:r.index(eos)] if eos in r else r for r in reference]
+        assert with_eos == expected and len(with_eos[0]) == 5
+        # A caller that gave up stops the batch at the next check.
+        assert [len(r) for r in decoder.decode(embeds, 24, should_stop=lambda: True)] == [1, 1, 1]
 
 
 def test_multi_page_prompt_fits_the_context_and_says_what_gave_way(model_dir):
