@@ -195,19 +195,22 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     wx1 = np.maximum.reduceat(kx1, starts)
     wy1 = np.maximum.reduceat(ky1, starts)
 
-    font_size = pdfium_c.FPDFText_GetFontSize
-    font_weight = pdfium_c.FPDFText_GetFontWeight
+    font_size = _FONT_SIZE
+    font_weight = _FONT_WEIGHT
     words: list[Word] = []
-    for j in range(starts.size):
-        a, b = keep[starts[j]], keep[ends[j] - 1]
-        size = font_size(textpage, int(a))
+    # Plain Python numbers from here on: numpy scalars are slow to convert one by one.
+    first_chars = keep[starts].tolist()
+    last_chars = keep[ends - 1].tolist()
+    for a, b, x0, y0, x1, y1 in zip(first_chars, last_chars, wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(),
+                                    strict=True):
+        size = font_size(handle, a)
         words.append(
             Word(
                 text=text[a : b + 1],
-                bbox=(float(wx0[j]), float(wy0[j]), float(wx1[j]), float(wy1[j])),
+                bbox=(x0, y0, x1, y1),
                 # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
-                size=float(size) if size > 1.5 else float(wy1[j] - wy0[j]),
-                bold=font_weight(textpage, int(a)) >= 600,
+                size=size if size > 1.5 else y1 - y0,
+                bold=font_weight(handle, a) >= 600,
             )
         )
     kept_chars = chars[keep]
@@ -217,11 +220,16 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     )
 
 
-# FPDFText_GetLooseCharBox with plain pointer arguments, so the hot loop passes integers instead of building
-# a ctypes pointer object per character.
-_LOOSE_CHAR_BOX = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(
-    ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
-)
+# The per-character and per-word PDFium calls with plain integer arguments: the hot loops then pass integers
+# instead of converting wrapper objects (or building a ctypes pointer) on every call.
+def _direct(function, restype, *argtypes):
+    return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
+
+
+_LOOSE_CHAR_BOX = _direct(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                          ctypes.c_void_p)
+_FONT_SIZE = _direct(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
+_FONT_WEIGHT = _direct(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
 assert ctypes.sizeof(pdfium_c.FS_RECTF) == 16
 
 _WHITESPACE = np.array([0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE],
