@@ -2,10 +2,11 @@
 
 Starts `mcp-docvl serve --http` on loopback (its own process, with worker processes as in production), then runs
 --clients concurrent MCP sessions that make --calls tool calls in all:
-  - repeated reads of the same pages (cached once the cache lands; today re-parsed each time),
+  - repeated reads of the same pages (served from the page cache after the first),
   - reads of a document no call has seen (a fresh PDF per call, inline base64, with a unique token to find in
     the answer: a response meant for another call would not contain it),
   - OCR of a scan, extract_fields and answer_about on the sample,
+  - extract_table on a fresh price list per call (its unique token must come back in the right cell),
   - calls that must fail (missing file, outside the roots, page out of range).
 Each response is checked against what its own request should give: a lost (no answer / transport error) or
 mismatched response is counted. Prints p50/p99 latency per kind and the server's RSS (process + workers) at
@@ -83,6 +84,14 @@ def pick_call(rnd: random.Random) -> tuple[str, str, dict, list[str]]:
     if r < 0.88:
         return "answer", "answer_about", {"source": "sample.pdf", "question": "What is the total amount due?"}, \
             ["1,234.56"]
+    if r < 0.93:
+        token = f"TOKEN{secrets.token_hex(6).upper()}"
+        rows = [("Item", "Qty", "Price"), ("Apples", "3", "1.20"), (token, "5", "2.50"), ("Dates", "2", "4.00")]
+        cells = [Text(x, 100 + i * 16, text, 10) for i, row in enumerate(rows) for x, text in zip((72, 250, 400), row,
+                                                                                                   strict=True)]
+        pdf = make_pdf([[Text(72, 60, "Price list", 14, bold=True), *cells]])
+        source = "data:application/pdf;base64," + base64.b64encode(pdf).decode()
+        return "table", "extract_table", {"source": source, "format": "csv"}, [f"{token},5,2.50"]
     kind = rnd.choice(["missing", "outside", "bad-page"])
     if kind == "missing":
         return "error", "read_document", {"source": f"missing-{rnd.randint(0, 10**6)}.pdf"}, ["!No file at"]
@@ -148,7 +157,8 @@ async def run(args: argparse.Namespace) -> int:
         token = secrets.token_hex(32)
         (work / "tokens").write_text(token + "\n")
         cmd += ["--auth-token-file", str(work / "tokens")]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # A fresh cache: the user's own is never touched, and the first read of each page is real work.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DOCVL_CACHE_DIR=str(work / "cache"))
     log = (work / "server.log").open("w")  # closed with the process below
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
