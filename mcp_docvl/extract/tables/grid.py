@@ -14,6 +14,7 @@ a boundary (spanning headers), which gives row and column spans.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from itertools import pairwise
 from statistics import median
 
@@ -536,8 +537,8 @@ def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: 
 
 
 def _column(word: Word, col_x: list[float]) -> int:
-    centre = (word.bbox[0] + word.bbox[2]) / 2
-    return sum(1 for b in col_x if centre > b)
+    """Index of the column holding the word's centre; `col_x` are the sorted column boundaries."""
+    return bisect_left(col_x, (word.bbox[0] + word.bbox[2]) / 2)
 
 
 def _cell_text(content: list[tuple[int, int, Word]]) -> str:

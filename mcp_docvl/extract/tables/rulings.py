@@ -7,6 +7,7 @@ way), and the edges of larger rectangles count too (cell shading marks cell bord
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,8 +38,6 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
 
     `rotation` is the text layer's rotation, so the lines land in the same upright frame as the words.
     """
-    import ctypes
-
     import pypdfium2.raw as pdfium_c
 
     left, bottom, right, top = page.get_cropbox()
@@ -74,6 +73,26 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
     return out
 
 
+class _PathCalls:
+    """PDFium's path-segment calls with plain integer arguments (a grid can have thousands of segments)."""
+
+    def __init__(self) -> None:
+        import pypdfium2.raw as pdfium_c
+
+        def direct(function, restype, *argtypes):
+            return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
+
+        vp = ctypes.c_void_p
+        self.count = direct(pdfium_c.FPDFPath_CountSegments, ctypes.c_int, vp)
+        self.segment = direct(pdfium_c.FPDFPath_GetPathSegment, vp, vp, ctypes.c_int)
+        self.point = direct(pdfium_c.FPDFPathSegment_GetPoint, ctypes.c_int, vp, vp, vp)
+        self.kind = direct(pdfium_c.FPDFPathSegment_GetType, ctypes.c_int, vp)
+        self.closes = direct(pdfium_c.FPDFPathSegment_GetClose, ctypes.c_int, vp)
+
+
+_calls = _PathCalls()
+
+
 def _path_objects(container, pdfium_c, depth: int = 0):
     """Path objects of a page (or form XObject), looking into forms up to two levels deep."""
     is_form = depth > 0
@@ -90,24 +109,22 @@ def _path_objects(container, pdfium_c, depth: int = 0):
 
 def _path_edges(obj, pdfium_c) -> list[tuple[float, float, float, float]]:
     """The axis-aligned straight pieces of a larger path (grids drawn as one path, rectangles)."""
-    import ctypes
-
     matrix = pdfium_c.FS_MATRIX()
     pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
     a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
-    n = pdfium_c.FPDFPath_CountSegments(obj)
+    handle = ctypes.cast(obj, ctypes.c_void_p).value
+    n = _calls.count(handle)
     if n <= 0 or n > 5000:
         return []
     x = ctypes.c_float()
     y = ctypes.c_float()
+    px_ref, py_ref = ctypes.addressof(x), ctypes.addressof(y)
     points: list[tuple[float, float, int, bool]] = []
     for i in range(n):
-        seg = pdfium_c.FPDFPath_GetPathSegment(obj, i)
-        pdfium_c.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
-        kind = pdfium_c.FPDFPathSegment_GetType(seg)
-        closes = bool(pdfium_c.FPDFPathSegment_GetClose(seg))
+        seg = _calls.segment(handle, i)
+        _calls.point(seg, px_ref, py_ref)
         px, py = x.value, y.value
-        points.append((a * px + c * py + e, b * px + d * py + f, kind, closes))
+        points.append((a * px + c * py + e, b * px + d * py + f, _calls.kind(seg), bool(_calls.closes(seg))))
     edges: list[tuple[float, float, float, float]] = []
     start = None
     prev = None
