@@ -155,19 +155,19 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
         # Characters outside the BMP come back as surrogate pairs: fall back to one code point per index.
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(n))
 
-    # One ctypes call per character is the cost floor of positional text: each call writes straight into one
-    # shared array (byref with an offset), and everything after is vectorised.
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    space = np.isin(chars, _WHITESPACE) | (chars == 0)
+    handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+    rotation = _text_rotation(handle, n, space)
+
+    # One ctypes call per visible character is the cost floor of positional text: each call writes straight
+    # into one shared array, and everything after is vectorised. Whitespace needs no box.
     rects = (pdfium_c.FS_RECTF * n)()
     base = ctypes.addressof(rects)
-    handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
-    for i in range(n):
+    for i in np.flatnonzero(~space).tolist():
         _LOOSE_CHAR_BOX(handle, i, base + 16 * i)
     ltrb = np.frombuffer(rects, dtype=np.float32).reshape(n, 4).astype(np.float64)  # left, top, right, bottom
     boxes = ltrb[:, [0, 3, 2, 1]]  # -> left, bottom, right, top
-
-    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    space = np.isin(chars, _WHITESPACE) | (chars == 0)
-    rotation = _text_rotation(textpage, n, space)
 
     # Into the upright frame: top-left origin, y down.
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
@@ -230,20 +230,21 @@ _LOOSE_CHAR_BOX = _direct(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctype
                           ctypes.c_void_p)
 _FONT_SIZE = _direct(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
 _FONT_WEIGHT = _direct(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
+_CHAR_ANGLE = _direct(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
 assert ctypes.sizeof(pdfium_c.FS_RECTF) == 16
 
 _WHITESPACE = np.array([0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE],
                        dtype=np.uint32)
 
 
-def _text_rotation(textpage: pdfium.PdfTextPage, n: int, space: np.ndarray) -> int:
-    """The dominant direction of the text in user space, as 0/90/180/270 degrees."""
+def _text_rotation(handle: int, n: int, space: np.ndarray) -> int:
+    """The dominant direction of the text in user space, as 0/90/180/270 degrees (`handle`: the text page)."""
     votes = {0: 0, 90: 0, 180: 0, 270: 0}
     step = max(1, n // 200)
     for i in range(0, n, step):
         if space[i]:
             continue
-        angle = pdfium_c.FPDFText_GetCharAngle(textpage, i)
+        angle = _CHAR_ANGLE(handle, i)
         if angle < 0:
             continue
         # PDFium measures clockwise (text running up the page reads 270); we count anticlockwise.

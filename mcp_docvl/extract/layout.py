@@ -43,12 +43,13 @@ def build_lines(words: list[Word]) -> list[Line]:
         segment: list[Word] = [row[0]]
         for word in row[1:]:
             prev = segment[-1]
-            if _is_duplicate(prev, word):
+            if word.text == prev.text and _is_duplicate(prev, word):
                 continue  # fake bold: the same glyphs drawn twice, slightly offset
             gap = word.bbox[0] - prev.bbox[2]
-            # A bullet is set apart from its text by a tab stop; it still belongs to the line.
-            lone_bullet = len(segment) == 1 and _BULLET.match(prev.text + " ") is not None
-            if gap > _SEGMENT_GAP * max(prev.size, word.size, 1.0) and not lone_bullet:
+            if gap > _SEGMENT_GAP * max(prev.size, word.size, 1.0) and not (
+                # A bullet is set apart from its text by a tab stop; it still belongs to the line.
+                len(segment) == 1 and _BULLET.match(prev.text + " ") is not None
+            ):
                 lines.append(Line.of(segment))
                 segment = [word]
             else:
@@ -60,8 +61,7 @@ def build_lines(words: list[Word]) -> list[Line]:
 
 
 def _is_duplicate(a: Word, b: Word) -> bool:
-    if a.text != b.text:
-        return False
+    """`b` repeats `a` over the same place (callers have checked that the texts are equal)."""
     width = max(a.bbox[2] - a.bbox[0], 1e-6)
     overlap = min(a.bbox[2], b.bbox[2]) - max(a.bbox[0], b.bbox[0])
     return overlap > 0.8 * width
