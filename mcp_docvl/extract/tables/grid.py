@@ -14,7 +14,7 @@ a boundary (spanning headers), which gives row and column spans.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import pairwise
 from statistics import median
 
@@ -59,8 +59,14 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
     regions = grids + _merge_regions(others, tol)
     tables: list[Table] = []
     used: set[int] = set()
+    # Words by vertical centre, so each region looks only at its own band of the page (a page of tens of
+    # thousands of words and a hundred candidate regions would otherwise cost millions of checks).
+    by_centre = sorted(range(len(words)), key=lambda i: (words[i].bbox[1] + words[i].bbox[3]) / 2)
+    centres = [(words[i].bbox[1] + words[i].bbox[3]) / 2 for i in by_centre]
     for k, region in enumerate(regions):
-        inside = [w for w in words if id(w) not in used and _centre_in(w.bbox, region, tol)]
+        band = by_centre[bisect_left(centres, region[1] - tol): bisect_right(centres, region[3] + tol)]
+        inside = [words[i] for i in sorted(band)
+                  if id(words[i]) not in used and _centre_in(words[i].bbox, region, tol)]
         table = _build_table(region, inside, horizontal, vertical, em, tol, is_grid=k < len(grids))
         if table is not None:
             tables.append(table)
@@ -483,7 +489,8 @@ def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
     """Centres of vertical blank bands that (almost) no line crosses: the gaps between columns."""
     lo = min(w.bbox[0] for ln in lines for w in ln)
     hi = max(w.bbox[2] for ln in lines for w in ln)
-    step = em / 8
+    # An eighth of a line height, but never more than 4,000 bins: garbage fonts report tiny heights.
+    step = max(em / 8, (hi - lo) / 4000)
     n = int((hi - lo) / step) + 2
     cover = np.zeros(n, dtype=np.int32)
     for line in lines:
