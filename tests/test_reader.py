@@ -156,3 +156,13 @@ def test_text_running_up_a_rotated_page_is_read_upright(settings: Settings):
     assert "| EU Institutions | 3.597 |" in page.content
     assert page.width > page.height  # the upright frame of a portrait page turned a quarter
     assert any("read upright" in w for w in page.warnings)
+
+
+def test_a_page_of_twenty_thousand_tiny_words_reads_in_full(settings: Settings, tmp_path: Path):
+    # A page of tens of thousands of tiny words (as garbage fonts produce) still reads in full.
+    items = [Text(10 + (i % 10) * 40, 10 + (i // 10) * 3.8, f"w{i}", 1.5) for i in range(20_000)]
+    (tmp_path / "dense.pdf").write_bytes(make_pdf([items], size=(612, 7700)))
+    result = read_document(str(tmp_path / "dense.pdf"), format="text", settings=settings, max_chars=10**7)
+    words = set(result.pages[0].content.split())
+    assert {f"w{i}" for i in range(0, 20_000, 997)} <= words
+    assert len(words & {f"w{i}" for i in range(20_000)}) > 19_000

@@ -7,6 +7,7 @@ multi-column page reads column by column instead of interleaving them.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from statistics import median
 
 from mcp_docvl.documents.model import Block, Line, Word, union_bbox
@@ -91,11 +92,10 @@ def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def _split(lines: list[Line], axis: int, cuts: list[float]) -> list[list[Line]]:
+    """Lines into the bands between `cuts` (ascending) along `axis` (0: x, 1: y), by their centres."""
     parts: list[list[Line]] = [[] for _ in range(len(cuts) + 1)]
     for line in lines:
-        centre = (line.bbox[axis] + line.bbox[axis + 2]) / 2
-        index = sum(1 for c in cuts if centre > c)
-        parts[index].append(line)
+        parts[bisect_left(cuts, (line.bbox[axis] + line.bbox[axis + 2]) / 2)].append(line)
     return [p for p in parts if p]
 
 

@@ -224,15 +224,16 @@ def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | 
     """Runs of rows that split into several short segments: the shape of a table without rules."""
     segments = lines if lines is not None else build_lines(words)
     rows: list[list] = []
+    top = bottom = 0.0  # the extent of the last row, kept as it grows
     for seg in sorted(segments, key=lambda s: (s.bbox[1] + s.bbox[3]) / 2):
         if rows:
-            last = rows[-1]
-            top, bottom = min(s.bbox[1] for s in last), max(s.bbox[3] for s in last)
             overlap = min(bottom, seg.bbox[3]) - max(top, seg.bbox[1])
             if overlap >= 0.5 * min(bottom - top, seg.bbox[3] - seg.bbox[1]):
-                last.append(seg)
+                rows[-1].append(seg)
+                top, bottom = min(top, seg.bbox[1]), max(bottom, seg.bbox[3])
                 continue
         rows.append([seg])
+        top, bottom = seg.bbox[1], seg.bbox[3]
     regions: list[BBox] = []
     run: list[list] = []
     gap_rows = 0
