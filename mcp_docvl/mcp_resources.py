@@ -35,6 +35,7 @@ RunInWorker = Callable[..., Awaitable[Any]]
 DOCUMENT = "docvl://documents/{id}"
 PAGE = "docvl://documents/{id}/pages/{n}"
 PAGE_IMAGE = "docvl://documents/{id}/pages/{n}/image"
+TABLE = "docvl://documents/{id}/pages/{n}/tables/{k}"
 
 
 def resource_links(result: ReadDocumentResult) -> list[ResourceLink]:
@@ -83,6 +84,12 @@ def add_document_resources(server: MCPServer, settings: Settings, engine: Callab
     def page_image(id: str, n: str) -> bytes:
         """One page of a document as a PNG image."""
         return resources.page_image(id, n, settings)
+
+    @server.resource(TABLE, name="table", title="Table as CSV", mime_type="text/csv")
+    @_as_resource_error
+    def table(id: str, n: str, k: str) -> str:
+        """Table k (0-based, top to bottom) of page n as CSV; merged cells repeat their text."""
+        return resources.table_csv(id, n, k, settings, engine())
 
     @server.completion()
     async def complete(ref: ResourceTemplateReference | PromptReference, argument: CompletionArgument,

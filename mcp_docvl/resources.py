@@ -4,12 +4,10 @@
     docvl://documents/{id}                  metadata and outline (JSON)
     docvl://documents/{id}/pages/{n}        page n as Markdown
     docvl://documents/{id}/pages/{n}/image  page n as PNG
+    docvl://documents/{id}/pages/{n}/tables/{k}  table k (0-based, top to bottom) of page n as CSV
 
 Ids are the first 16 hex digits of the document's sha256; the registry in the cache maps them to the bytes, so
 the URIs keep working after a server restart for as long as the cache holds the document.
-
-Tables (`.../tables/{k}` as CSV) plug in here once table extraction lands on main: a `table_csv(doc_id, k)`
-beside `page_markdown`, built on the tables stage of the cache, and a resource template in `mcp_resources.py`.
 """
 
 from __future__ import annotations
@@ -85,6 +83,26 @@ def page_markdown(doc_id: str, n: str | int, settings: Settings, engine: Engine 
     number = _page_number(n, record.page_count)
     result = read_document(source, pages=str(number), max_chars=10**9, settings=settings, engine=engine)
     return result.pages[0].content
+
+
+def table_csv(doc_id: str, n: str | int, k: str | int, settings: Settings, engine: Engine | None = None) -> str:
+    """Table `k` (0-based, top to bottom) of page `n` as CSV, merged cells repeated."""
+    from mcp_docvl.tables import extract_tables  # tables builds on the reader, which imports this package's cache
+
+    source = load_by_id(doc_id, settings)
+    number = _page_number(n, _registry(settings).find(doc_id).page_count)
+    try:
+        index = int(k)
+    except ValueError:
+        raise InvalidArgument(f"Table {k!r} is not a number.", "Use 0 for the first table on the page.") from None
+    result = extract_tables(source, pages=str(number), table_index=index, format="csv", max_cells=10**9,
+                            settings=settings, engine=engine)
+    if not result.tables:
+        raise InvalidArgument(
+            f"Page {number} has no table {index}.",
+            f"Read {URI_PREFIX}/{doc_id}/pages/{number} to see the page, or call extract_table to list its tables.",
+        )
+    return result.tables[0].content
 
 
 def page_image(doc_id: str, n: str | int, settings: Settings, dpi: int = IMAGE_DPI) -> bytes:

@@ -19,7 +19,7 @@ from docs import scanned_pdf, text_pages
 from mcp_docvl.cache import _shared
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
-from mcp_docvl.samples import make_pdf
+from mcp_docvl.samples import Text, make_pdf
 from mcp_docvl.server import build_server
 from mcp_docvl.tokens import estimate_tokens
 
@@ -167,3 +167,21 @@ def test_outline_reads_pdf_bookmarks(settings: Settings):
                                                                       (3, "Tableau", 1)]
 
 
+
+
+async def test_a_table_is_a_csv_resource(settings: Settings, ocr: OcrEngine, tmp_path: Path):
+    rows = [("Item", "Qty", "Price"), ("Apples", "3", "1.20"), ("Bananas", "5", "2.50"), ("Dates", "2", "4.00")]
+    cells = [Text(x, 100 + i * 16, text, 10) for i, row in enumerate(rows) for x, text in zip((72, 250, 400), row,
+                                                                                               strict=True)]
+    path = tmp_path / "prices.pdf"
+    path.write_bytes(make_pdf([[Text(72, 60, "Price list", 14, bold=True), *cells]]))
+    async with Client(build_server(settings, engine=ocr)) as client:
+        result = await client.call_tool("read_document", {"source": str(path)})
+        base = f"docvl://documents/{result.structured_content['document']['id']}"
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        assert "docvl://documents/{id}/pages/{n}/tables/{k}" in templates
+        table = (await client.read_resource(f"{base}/pages/1/tables/0")).contents[0]
+        assert table.mime_type == "text/csv"
+        assert table.text.splitlines() == ["Item,Qty,Price", "Apples,3,1.20", "Bananas,5,2.50", "Dates,2,4.00"]
+        with pytest.raises(MCPError, match="has no table 1"):
+            await client.read_resource(f"{base}/pages/1/tables/1")
