@@ -222,18 +222,7 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BB
 
 def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | None = None) -> list[BBox]:
     """Runs of rows that split into several short segments: the shape of a table without rules."""
-    segments = lines if lines is not None else build_lines(words)
-    rows: list[list] = []
-    top = bottom = 0.0  # the extent of the last row, kept as it grows
-    for seg in sorted(segments, key=lambda s: (s.bbox[1] + s.bbox[3]) / 2):
-        if rows:
-            overlap = min(bottom, seg.bbox[3]) - max(top, seg.bbox[1])
-            if overlap >= 0.5 * min(bottom - top, seg.bbox[3] - seg.bbox[1]):
-                rows[-1].append(seg)
-                top, bottom = min(top, seg.bbox[1]), max(bottom, seg.bbox[3])
-                continue
-        rows.append([seg])
-        top, bottom = seg.bbox[1], seg.bbox[3]
+    rows = _rows(lines if lines is not None else build_lines(words))
     regions: list[BBox] = []
     run: list[list] = []
     gap_rows = 0
@@ -469,18 +458,25 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     return table
 
 
-def _text_lines(words: list[Word]) -> list[list[Word]]:
-    lines: list[list[Word]] = []
+def _rows(items: list) -> list[list]:
+    """Words or line segments grouped into rows, top down: each joins the row its vertical extent mostly overlaps
+    (the row's extent grows as it does); within a row they keep their top-down order."""
+    rows: list[list] = []
     top = bottom = 0.0
-    for word in sorted(words, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2):
-        if lines:
-            overlap = min(bottom, word.bbox[3]) - max(top, word.bbox[1])
-            if overlap >= 0.5 * min(bottom - top, word.bbox[3] - word.bbox[1]):
-                lines[-1].append(word)
-                top, bottom = min(top, word.bbox[1]), max(bottom, word.bbox[3])
+    for item in sorted(items, key=lambda it: (it.bbox[1] + it.bbox[3]) / 2):
+        if rows:
+            overlap = min(bottom, item.bbox[3]) - max(top, item.bbox[1])
+            if overlap >= 0.5 * min(bottom - top, item.bbox[3] - item.bbox[1]):
+                rows[-1].append(item)
+                top, bottom = min(top, item.bbox[1]), max(bottom, item.bbox[3])
                 continue
-        lines.append([word])
-        top, bottom = word.bbox[1], word.bbox[3]
+        rows.append([item])
+        top, bottom = item.bbox[1], item.bbox[3]
+    return rows
+
+
+def _text_lines(words: list[Word]) -> list[list[Word]]:
+    lines = _rows(words)
     for line in lines:
         line.sort(key=lambda w: w.bbox[0])
     return lines
