@@ -84,10 +84,7 @@ class BatchScheduler:
             return request.future.result(timeout=limit)
         except FutureTimeout:
             self.cancel(request)
-            raise LimitExceeded(
-                f"The model did not answer within {limit:.0f} s.",
-                "Ask about fewer pages, lower max_new_tokens, or raise DOCVL_VLM_TIMEOUT.",
-            ) from None
+            raise _no_answer_within(limit) from None
         except BaseException:
             self.cancel(request)
             raise
@@ -100,10 +97,7 @@ class BatchScheduler:
             return await asyncio.wait_for(asyncio.wrap_future(request.future), limit)
         except TimeoutError:
             self.cancel(request)
-            raise LimitExceeded(
-                f"The model did not answer within {limit:.0f} s.",
-                "Ask about fewer pages, lower max_new_tokens, or raise DOCVL_VLM_TIMEOUT.",
-            ) from None
+            raise _no_answer_within(limit) from None
         except BaseException:
             self.cancel(request)
             raise
@@ -188,3 +182,10 @@ class BatchScheduler:
 
 
 __all__ = ["BatchScheduler", "EngineBusy", "Request"]
+
+
+def _no_answer_within(limit: float) -> LimitExceeded:
+    return LimitExceeded(
+        f"The model did not answer within {limit:.0f} s.",
+        "Ask about fewer pages, lower max_new_tokens, or raise DOCVL_VLM_TIMEOUT.",
+    )
