@@ -64,19 +64,23 @@ def make_pdf(pages: list[list[Text]], size: tuple[float, float] = LETTER, title:
                          + "] >>").encode()
     objects[catalog - 1] = f"<< /Type /Catalog /Pages {tree} 0 R >>".encode()
     info = add(f"<< /Title ({_escape(title)}) /Producer (mcp-docvl samples) >>".encode()) if title else None
+    return assemble_pdf(objects, trailer=f"/Info {info} 0 R ".encode() if info else b"")
 
+
+def assemble_pdf(objects: list[bytes], trailer: bytes = b"") -> bytes:
+    """A PDF file from object bodies (object i+1 is objects[i]; object 1 is the catalog) with a correct xref.
+
+    `trailer` adds entries to the trailer dictionary (e.g. `/Info 7 0 R `).
+    """
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
     xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    trailer = f"<< /Size {len(objects) + 1} /Root {catalog} 0 R"
-    if info:
-        trailer += f" /Info {info} 0 R"
-    out += f"trailer\n{trailer} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
     return bytes(out)
 
 

@@ -35,30 +35,10 @@ INVOICE_LINES = [
 
 
 def make_pdf(lines: list[tuple[float, float, float, str]]) -> bytes:
-    """A one-page A4 PDF with Helvetica text at (x, y-from-top, size): a born-digital invoice, written by hand."""
-    ops = []
-    for x, y, size, text in lines:
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        ops.append(f"BT /F1 {size} Tf {x} {842 - y} Td ({escaped}) Tj ET")
-    stream = "\n".join(ops).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
-        b"/Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """A one-page A4 PDF with Helvetica text at (x, baseline from the top, size): a born-digital invoice."""
+    # samples.Text places the top of a line; its baseline sits 0.8 of the size below that.
+    return samples.make_pdf([[samples.Text(x, y - 0.8 * size, text, size) for x, y, size, text in lines]],
+                            size=(595, 842))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from PIL import Image, ImageDraw
@@ -20,6 +20,8 @@ from PIL import Image, ImageDraw
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
+
+from http_fixtures import serve_handler
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import create_engine
@@ -107,15 +109,8 @@ def chat_server(chat: Chat) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve_handler(Handler) as base:
+        yield f"{base}/v1"
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from mcp import Client
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
+from mcp_docvl.samples import assemble_pdf
 from mcp_docvl.server import build_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,16 +66,7 @@ async def assert_serves(client: Client) -> None:
 
 def raw_pdf(objects: list[bytes], trailer: bytes = b"") -> bytes:
     """A PDF from object bodies (object i+1 is objects[i]; object 1 is the catalog) with a correct xref."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
-    return bytes(out)
+    return assemble_pdf(objects, trailer)
 
 
 def stream(data: bytes, extra: bytes = b"", compress: bool = False) -> bytes:
