@@ -107,6 +107,11 @@ class Settings:
     vlm_cache_dir: Path | None = None
     # Static KV cache + torch.compile for decoding (None: on for CUDA, off for CPU).
     vlm_compile: bool | None = None
+    # Weights: "none" (vlm_dtype), "fp8" (float8 language model, Ada/Hopper GPUs), "4bit" (NF4, bitsandbytes).
+    vlm_quantization: str = "none"
+    # KV cache of the engine's decoding loop: "auto" (the model's dtype) or "fp8" (half the bytes a step reads,
+    # so larger batches; CUDA with Triton only).
+    vlm_kv_cache_dtype: str = "auto"
     # `openai` engine: server base URL (ending in /v1), key, and how to treat the server.
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str | None = None
@@ -150,6 +155,8 @@ class Settings:
             vlm_cache_mb=_env_int("DOCVL_VLM_CACHE_MB", cls.vlm_cache_mb),
             vlm_cache_dir=Path(os.environ["DOCVL_VLM_CACHE_DIR"]) if os.environ.get("DOCVL_VLM_CACHE_DIR") else None,
             vlm_compile=_env_bool("DOCVL_VLM_COMPILE", False) if os.environ.get("DOCVL_VLM_COMPILE") else None,
+            vlm_quantization=os.environ.get("DOCVL_VLM_QUANTIZATION", cls.vlm_quantization),
+            vlm_kv_cache_dtype=os.environ.get("DOCVL_VLM_KV_CACHE_DTYPE", cls.vlm_kv_cache_dtype),
             openai_base_url=os.environ.get("DOCVL_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
             or cls.openai_base_url,
             openai_api_key=os.environ.get("DOCVL_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY"),

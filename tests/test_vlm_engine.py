@@ -176,3 +176,54 @@ def test_bench_runs_on_cpu_with_the_tiny_model(capsys):
     assert "batch-1 decode" in out
     assert "pages/s" in out
     assert "cached second question" in out
+
+
+def test_fp8_weights_replace_the_language_model_layers_and_keep_its_output_close(model_dir):
+    import torch
+
+    from mcp_docvl.engines.quantization import quantize_fp8
+
+    engine = make_engine(model_dir)
+    lm = engine._load().lm
+    decoder = lm.get_decoder()
+    ids = torch.arange(3, 40)[None]
+    proj = decoder.layers[0].mlp.down_proj
+    x = torch.randn(5, proj.in_features, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        exact = proj(x)
+        replaced = quantize_fp8(decoder, "cpu")
+        after = decoder(input_ids=ids).last_hidden_state
+        approx = decoder.layers[0].mlp.down_proj(x)
+    # 7 linear layers (q, k, v, o, gate, up, down) in each of the tiny model's 2 layers; the head stays.
+    assert replaced == 14
+    assert not any(type(m) is torch.nn.Linear for m in decoder.modules())
+    assert type(lm.get_output_embeddings()) is torch.nn.Linear
+    assert any(m.weight.dtype == torch.float8_e4m3fn for m in decoder.modules() if hasattr(m, "weight_scale"))
+    # float8 keeps 3 mantissa bits: one layer's product is close to the exact one, not equal to it. (Through the
+    # whole tiny model the error grows: its random weights are 25x wider than a trained model's.)
+    error = ((approx - exact).norm() / exact.norm()).item()
+    assert 0 < error < 0.06
+    assert torch.isfinite(after).all()
+
+
+def test_settings_that_cannot_work_are_refused_at_load_with_the_fix(model_dir):
+    with pytest.raises(EngineError, match=r"FP8 KV cache cannot be used.*CUDA"):
+        make_engine(model_dir, vlm_kv_cache_dtype="fp8")._load()
+    with pytest.raises(Exception, match="Unknown quantization 'int3'"):
+        make_engine(model_dir, vlm_quantization="int3")._load()
+
+
+def test_requests_for_one_image_share_one_early_encoding_and_a_cache_off_engine_encodes_again(model_dir):
+    engine = make_engine(model_dir, vlm_max_batch=4)
+    image = page_image("Shared page")
+    with cf.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda q: engine.generate(q, [image], max_new_tokens=6), ["A?", "B?", "C?", "D?"]))
+    # Encoded once (ahead of its batch, on the encoder's thread), whichever request asked first.
+    assert engine.encoder_calls == 1
+    assert not engine._ahead  # nothing left in flight
+    assert answers[0] == engine.generate("A?", [image], max_new_tokens=6)
+    # With no cache, every request needs the encoder again: no early result is kept around as a hidden cache.
+    uncached = make_engine(model_dir, vlm_cache_mb=0)
+    for _ in range(2):
+        uncached.generate("A?", [image], max_new_tokens=6)
+    assert uncached.encoder_calls == 2

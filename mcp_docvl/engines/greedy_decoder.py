@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mcp_docvl.engines.decode_attention import to_fp8
+
 log = logging.getLogger(__name__)
 
 # Cache lengths are rounded up to this many slots, so requests of similar length share one recorded graph.
@@ -79,9 +81,23 @@ class _SlotCache:
 
     def update(self, key_states, value_states, layer_idx: int, *args: Any, **kwargs: Any):
         keys, values = self.keys[layer_idx], self.values[layer_idx]
-        keys.index_copy_(2, self.slot, key_states)
-        values.index_copy_(2, self.slot, value_states)
+        _bytes(keys).index_copy_(2, self.slot, _bytes(_stored(key_states, keys.dtype)))
+        _bytes(values).index_copy_(2, self.slot, _bytes(_stored(value_states, values.dtype)))
         return keys, values
+
+
+def _stored(tensor: Any, dtype: Any) -> Any:
+    """`tensor` in the cache's dtype: a float8 cache gets clamped values (a plain cast of a large one is NaN)."""
+    if tensor.dtype == dtype:
+        return tensor
+    return to_fp8(tensor, dtype) if dtype.itemsize == 1 else tensor.to(dtype)
+
+
+def _bytes(tensor: Any) -> Any:
+    """A float8 tensor seen as uint8 (CUDA has no float8 `index_copy_`; copying bytes is the same); others as is."""
+    import torch
+
+    return tensor.view(torch.uint8) if tensor.element_size() == 1 else tensor
 
 
 @dataclass
@@ -97,6 +113,8 @@ class _State:
     step: Any  # (1,): index of the step in `out`
     out: Any  # (rows, slots): tokens produced by the steps
     finished: Any  # (rows,) bool: the row has produced an end-of-sequence token
+    starts: Any  # (rows,) int32: each row's first cache slot (its prompt is right-aligned at the current slot)
+    stop: Any  # (1,) int32: one past the slot this step writes; every row attends to [starts[row], stop)
     graph: Any = None
 
 
@@ -111,7 +129,7 @@ def _prefill_kv(cache: Any, layer: int):
 class GreedyDecoder:
     """Greedy decoding of `model`'s language model (a `PreTrainedModel` with `get_decoder()`), batched."""
 
-    def __init__(self, model: Any, eos_ids: Sequence[int], use_graphs: bool) -> None:
+    def __init__(self, model: Any, eos_ids: Sequence[int], use_graphs: bool, kv_dtype: Any = None) -> None:
         import torch
 
         self.model = model
@@ -123,6 +141,8 @@ class GreedyDecoder:
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
         self.device = self.embed.weight.device
         self.dtype = self.embed.weight.dtype
+        # float8 halves the bytes each step reads (decode_attention reads it; SDPA cannot), else the model's dtype.
+        self.kv_dtype = kv_dtype or self.dtype
         self.eos = torch.tensor(sorted(set(eos_ids)) or [-1], device=self.device)
         self.use_graphs = use_graphs
         self._state: _State | None = None
@@ -136,14 +156,18 @@ class GreedyDecoder:
     def _step(self) -> None:
         st = self._state
         st.mask.index_fill_(3, st.cache.slot, True)  # the token written this step sees itself
+        # The run of slots each row attends to also goes down to the attention as two small tensors: the decoding
+        # kernel (decode_attention) reads only that run instead of the whole cache; SDPA paths use the mask.
         hidden = self.decoder(inputs_embeds=self.embed(st.token), position_ids=st.position, attention_mask=st.mask,
-                              use_cache=True, **{self.cache_arg: st.cache}).last_hidden_state
+                              use_cache=True, decode_starts=st.starts, decode_stop=st.stop,
+                              **{self.cache_arg: st.cache}).last_hidden_state
         nxt = self.head(hidden[:, -1]).argmax(-1)
         st.out.index_copy_(1, st.step, nxt[:, None])
         st.finished.logical_or_((nxt[:, None] == self.eos).any(-1))
         st.token.copy_(nxt[:, None])
         st.position.add_(1)
         st.cache.slot.add_(1)
+        st.stop.add_(1)
         st.step.add_(1)
 
     def _prepare(self, rows: int, needed: int) -> _State:
@@ -160,15 +184,17 @@ class GreedyDecoder:
         slots = -(-needed // SLOT_BUCKET) * SLOT_BUCKET
         dev = self.device
         shape = (rows, self.kv_heads, slots, self.head_dim)
-        keys = [torch.zeros(shape, dtype=self.dtype, device=dev) for _ in range(self.layers)]
-        values = [torch.zeros(shape, dtype=self.dtype, device=dev) for _ in range(self.layers)]
+        keys = [torch.zeros(shape, dtype=self.kv_dtype, device=dev) for _ in range(self.layers)]
+        values = [torch.zeros(shape, dtype=self.kv_dtype, device=dev) for _ in range(self.layers)]
         zero = torch.zeros(1, dtype=torch.long, device=dev)
         st = _State(rows=rows, slots=slots, cache=_SlotCache(keys, values, zero.clone()),
                     mask=torch.zeros((rows, 1, 1, slots), dtype=torch.bool, device=dev),
                     token=torch.zeros((rows, 1), dtype=torch.long, device=dev),
                     position=torch.zeros((rows, 1), dtype=torch.long, device=dev), step=zero.clone(),
                     out=torch.zeros((rows, slots), dtype=torch.long, device=dev),
-                    finished=torch.zeros(rows, dtype=torch.bool, device=dev))
+                    finished=torch.zeros(rows, dtype=torch.bool, device=dev),
+                    starts=torch.zeros(rows, dtype=torch.int32, device=dev),
+                    stop=torch.ones(1, dtype=torch.int32, device=dev))
         self._state = st
         if self.use_graphs:
             try:
@@ -179,7 +205,8 @@ class GreedyDecoder:
                         self._step()
                 torch.cuda.current_stream().wait_stream(side)
                 graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
+                # thread_local: the encoder's thread keeps working on its own stream while this one records.
+                with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                     self._step()
                 st.graph = graph
             except Exception as exc:  # a model whose step cannot be recorded still decodes, step by step
@@ -211,6 +238,8 @@ class GreedyDecoder:
             st.token.zero_()
             st.position.zero_()
             st.cache.slot.fill_(longest)
+            st.stop.fill_(longest + 1)
+            st.starts.fill_(longest)  # padding rows: only the slots written from now on
             first = []
             for row, embeds in enumerate(prompts):
                 first.append(self._prefill(st, row, embeds, longest))
@@ -254,7 +283,8 @@ class GreedyDecoder:
         start = longest - length
         for layer in range(self.layers):
             keys, values = _prefill_kv(scratch, layer)
-            st.cache.keys[layer][row, :, start:longest] = keys[0]
-            st.cache.values[layer][row, :, start:longest] = values[0]
+            _bytes(st.cache.keys[layer])[row, :, start:longest] = _bytes(_stored(keys[0], self.kv_dtype))
+            _bytes(st.cache.values[layer])[row, :, start:longest] = _bytes(_stored(values[0], self.kv_dtype))
         st.mask[row, :, :, start:longest] = True
+        st.starts[row] = start
         return self.head(hidden[:, -1]).argmax(-1)[0]

@@ -76,9 +76,16 @@ class BatchScheduler:
             self._cond.notify()
             return request
 
-    def submit(self, payload: Any, timeout: float | None = None) -> Any:
-        """Run `payload` in a batch and return its result; blocks the calling thread."""
+    def submit(self, payload: Any, timeout: float | None = None,
+               on_queued: Callable[[Any], Any] | None = None) -> Any:
+        """Run `payload` in a batch and return its result; blocks the calling thread.
+
+        `on_queued(payload)` runs once the request has a place in the queue (work worth starting early, which a
+        request turned away as busy must not cause).
+        """
         request = self.enqueue(payload)
+        if on_queued is not None:
+            on_queued(payload)
         limit = self.timeout if timeout is None else timeout
         try:
             return request.future.result(timeout=limit)
@@ -89,9 +96,12 @@ class BatchScheduler:
             self.cancel(request)
             raise
 
-    async def submit_async(self, payload: Any, timeout: float | None = None) -> Any:
+    async def submit_async(self, payload: Any, timeout: float | None = None,
+                           on_queued: Callable[[Any], Any] | None = None) -> Any:
         """As `submit`, for asyncio callers: cancelling the awaiting task frees the request's slot."""
         request = self.enqueue(payload)
+        if on_queued is not None:
+            on_queued(payload)
         limit = self.timeout if timeout is None else timeout
         try:
             return await asyncio.wait_for(asyncio.wrap_future(request.future), limit)

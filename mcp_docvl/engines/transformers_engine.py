@@ -19,6 +19,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from PIL import Image
 
 from mcp_docvl.config import Settings
+from mcp_docvl.engines import decode_attention, quantization
 from mcp_docvl.engines.base import PageTranscript
 from mcp_docvl.engines.greedy_decoder import GreedyDecoder, unsupported_reason
 from mcp_docvl.engines.scheduler import BatchScheduler, Request
@@ -61,6 +63,7 @@ class _ImageInput:
     tiles: int
     entry: EncodedImage | None = None
     processed: dict[str, Any] | None = None
+    ahead: Any = None  # a Future of its EncodedImage, when the encoder started on it early
 
 
 @dataclass
@@ -231,6 +234,16 @@ def _stop_when_all_cancelled(requests: Sequence[Request]):
 _GQA_ATTENTION = "docvl_sdpa"
 
 
+def _used_here(tensors: Sequence[Any]) -> None:
+    """Tell the CUDA allocator these (encoded on the encoder's stream) are read on this one too, so memory freed by
+    a cache eviction on the other thread is not reused before this stream is done with it."""
+    import torch
+
+    for tensor in tensors:
+        if tensor.is_cuda:
+            tensor.record_stream(torch.cuda.current_stream(tensor.device))
+
+
 def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, is_causal=None,
                      **kwargs):
     """SDPA that decodes grouped-query attention without copying the KV cache once per query head.
@@ -244,13 +257,23 @@ def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float =
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     groups = getattr(module, "num_key_value_groups", 1)
-    if query.shape[2] != 1 or groups == 1 or kwargs.get("position_bias") is not None or kwargs.get("softcap"):
+    if query.shape[2] != 1 or kwargs.get("position_bias") is not None or kwargs.get("softcap"):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       is_causal=is_causal, **kwargs)
     batch, heads, _, dim = query.shape
     packed = query.reshape(batch, heads // groups, groups, dim)
     mask = attention_mask
     slots = key.shape[-2]
+    starts, stop = kwargs.get("decode_starts"), kwargs.get("decode_stop")
+    if starts is not None and key.is_cuda and decode_attention.available() and dropout == 0.0:
+        # The engine's decoding loop on a GPU: one kernel reads each row's run of slots once, in the cache's dtype
+        # (bf16 or fp8).
+        out = decode_attention.decode_attention(packed, key, value, starts, stop,
+                                                scaling if scaling is not None else dim ** -0.5)
+        return out.reshape(batch, 1, heads, value.shape[-1]), None
+    if groups == 1:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      is_causal=is_causal, **kwargs)
     # Small batches only: at batch 16-64 on an H100 the extra passes over the scores cost more than they save
     # (14.4 / 18.5 / 27.5 ms a step against SDPA's 13.0 / 16.1 / 22.7); at batch 1 they save 1.6 ms a token.
     if (batch <= _SPLIT_KV_MAX_BATCH and mask is not None and mask.dtype == torch.bool and mask.dim() == 4
@@ -302,7 +325,10 @@ def _use_decode_gqa_attention(lm) -> bool:
 
         AttentionInterface.register(_GQA_ATTENTION, _decode_gqa_sdpa)
         AttentionMaskInterface.register(_GQA_ATTENTION, sdpa_mask)
-        if lm.config.get_text_config()._attn_implementation != "sdpa":
+        current = lm.config.get_text_config()._attn_implementation
+        if current == _GQA_ATTENTION:  # switched already (another engine over the same model)
+            return True
+        if current != "sdpa":
             return False
         lm.set_attn_implementation(_GQA_ATTENTION)
         return True
@@ -339,6 +365,11 @@ class TransformersEngine:
         self.timings = {"encode_s": 0.0, "generate_s": 0.0, "prefill_s": 0.0}
         # The static KV cache in use, by (batch rows, length): reused across calls so compiled graphs stay valid.
         self._kv_cache: tuple[tuple[int, int], Any] | None = None
+        # Images being encoded ahead of their batch (one thread, its own CUDA stream), by cache key.
+        self._ahead: dict[str, Any] = {}
+        self._ahead_lock = threading.Lock()
+        self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="docvl-encoder")
+        self._side_stream: Any = None
         self._scheduler = BatchScheduler(self._run_batch, max_batch=self.settings.vlm_max_batch,
                                          queue_size=self.settings.vlm_queue_size, timeout=self.settings.vlm_timeout)
 
@@ -353,8 +384,11 @@ class TransformersEngine:
             with self._load_lock:
                 if self._attention_ready is None:
                     # Only the static-cache paths need it; eager decoding already packs the heads.
+                    if quantization.check(self.settings.vlm_quantization) == "fp8":
+                        quantization.quantize_fp8(self._adapter.lm.get_decoder(), self.device)
                     self._attention_ready = self.compile and _use_decode_gqa_attention(self._adapter.lm)
                     self._greedy = self._greedy_decoder(self._adapter.lm) if self.compile else None
+                    self._check_kv_cache_dtype()
         return self._adapter
 
     def _greedy_decoder(self, lm) -> GreedyDecoder | None:
@@ -365,7 +399,23 @@ class TransformersEngine:
             return None
         eos = lm.generation_config.eos_token_id
         eos_ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-        return GreedyDecoder(lm, eos_ids, use_graphs=self.device.startswith("cuda"))
+        kv_dtype = None
+        if self.settings.vlm_kv_cache_dtype == "fp8" and self._attention_ready and self.device.startswith("cuda"):
+            import torch
+
+            kv_dtype = torch.float8_e4m3fn
+        return GreedyDecoder(lm, eos_ids, use_graphs=self.device.startswith("cuda"), kv_dtype=kv_dtype)
+
+    def _check_kv_cache_dtype(self) -> None:
+        """An FP8 KV cache asked for and not possible is an error at startup, not a silent bf16 cache."""
+        wanted = self.settings.vlm_kv_cache_dtype
+        if wanted not in ("auto", "fp8"):
+            raise InvalidArgument(f"Unknown KV cache dtype {wanted!r}.", "Use auto or fp8.")
+        if wanted == "fp8" and (self._greedy is None or self._greedy.kv_dtype == self._greedy.dtype):
+            reason = ("it needs a CUDA GPU" if not self.device.startswith("cuda") else
+                      "it needs Triton (part of PyTorch's CUDA builds)" if not decode_attention.available() else
+                      "this model decodes with transformers' generate, not the engine's own loop")
+            raise EngineError(f"An FP8 KV cache cannot be used: {reason}.", "Set DOCVL_VLM_KV_CACHE_DTYPE=auto.")
 
     def _load_model(self) -> _HFAdapter:
         try:
@@ -378,21 +428,26 @@ class TransformersEngine:
         self.device = _resolve_device(self.settings.vlm_device)
         self.dtype = _resolve_dtype(self.settings.vlm_dtype, self.device)
         remote = self.settings.vlm_trust_remote_code
+        # 4-bit weights are quantised while loading, straight onto the device (a 4-bit model cannot be moved).
+        extra = quantization.load_kwargs(quantization.check(self.settings.vlm_quantization), self.dtype)
+        if extra:
+            extra["device_map"] = self.device
         try:
             config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=remote)
             remote_auto = (getattr(config, "auto_map", None) or {}).get("AutoModel")
             if remote_auto and "ImageTextToText" not in str(config.architectures):
-                model = transformers.AutoModel.from_pretrained(source, dtype=self.dtype, trust_remote_code=remote)
+                model = transformers.AutoModel.from_pretrained(source, dtype=self.dtype, trust_remote_code=remote,
+                                                               **extra)
                 adapter = _InternVLAdapter(
-                    model.to(self.device).eval(),
+                    model.eval() if extra else model.to(self.device).eval(),
                     transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=remote),
                     transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=remote),
                 )
             else:
                 model = transformers.AutoModelForImageTextToText.from_pretrained(
-                    source, dtype=self.dtype, trust_remote_code=remote)
+                    source, dtype=self.dtype, trust_remote_code=remote, **extra)
                 processor = transformers.AutoProcessor.from_pretrained(source, trust_remote_code=remote)
-                adapter = _HFAdapter(model.to(self.device).eval(), processor)
+                adapter = _HFAdapter(model.eval() if extra else model.to(self.device).eval(), processor)
         except (OSError, ValueError, KeyError) as exc:
             local = Path(source).expanduser().exists()
             raise EngineError(
@@ -417,6 +472,7 @@ class TransformersEngine:
 
     def close(self) -> None:
         self._scheduler.close()
+        self._ahead_pool.shutdown(wait=True, cancel_futures=True)
 
     @property
     def compile(self) -> bool:
@@ -439,14 +495,15 @@ class TransformersEngine:
             raise InvalidArgument("max_new_tokens must be at least 1.", "Pass a positive number.")
         self._load()
         # Image preprocessing runs here, in the caller's thread, so concurrent callers use every core.
-        return self._scheduler.submit(self._plan(prompt, images, max_new_tokens), timeout)
+        return self._scheduler.submit(self._plan(prompt, images, max_new_tokens), timeout,
+                                      on_queued=self._encode_ahead)
 
     async def generate_async(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512,
                              timeout: float | None = None) -> Generation:
         """For asyncio callers: cancelling the awaiting task frees its queue slot."""
         self._load()
         prepared = await asyncio.to_thread(self._plan, prompt, images, max_new_tokens)
-        return await self._scheduler.submit_async(prepared, timeout)
+        return await self._scheduler.submit_async(prepared, timeout, on_queued=self._encode_ahead)
 
     def encode_images(self, images: Sequence[Image.Image]) -> int:
         """Run the vision encoder over `images` into the cache (warmup); returns how many were not cached yet."""
@@ -466,16 +523,61 @@ class TransformersEngine:
         ids, processed, used = adapter.process(image, tiles)
         return _ImageInput(key=key, token_ids=ids, tiles=used, processed=processed)
 
+    def _encode_ahead(self, prepared: _Prepared) -> _Prepared:
+        """Start the vision encoder on the request's uncached images now, beside the batch being decoded.
+
+        Decoding is bound by memory bandwidth and the encoder by arithmetic, so on a GPU the two overlap well: the
+        encoder runs on its own thread and CUDA stream while the scheduler's thread decodes the current batch, and
+        the next batch finds its images encoded. Requests for the same image share one encoding.
+        """
+        for item in prepared.images:
+            if item.entry is not None or item.processed is None or self.cache.get(item.key, count=False):
+                continue
+            with self._ahead_lock:
+                future = self._ahead.get(item.key)
+                if future is None:
+                    future = self._ahead_pool.submit(self._encode_on_side, item)
+                    self._ahead[item.key] = future
+            item.ahead = future
+        return prepared
+
+    def _encode_on_side(self, item: _ImageInput) -> EncodedImage:
+        try:
+            if not self.device.startswith("cuda"):
+                return self._encode(item)
+            import torch
+
+            if self._side_stream is None:
+                self._side_stream = torch.cuda.Stream(device=self.device)
+            with torch.cuda.stream(self._side_stream):
+                return self._encode(item)
+        finally:
+            with self._ahead_lock:
+                self._ahead.pop(item.key, None)
+
     def _encoded(self, item: _ImageInput) -> EncodedImage:
-        """Run the vision encoder for `item` unless it is cached (worker thread: the model's only user)."""
+        """The embeddings of `item`: cached, encoded ahead (waited for), or encoded now (scheduler thread)."""
         entry = item.entry or self.cache.get(item.key, count=False)
         if entry is not None:
             return entry
+        with self._ahead_lock:
+            ahead = item.ahead or self._ahead.get(item.key)
+        if ahead is not None:
+            return ahead.result()
+        return self._encode(item)
+
+    def _encode(self, item: _ImageInput) -> EncodedImage:
+        """Run the vision encoder for `item` on the current CUDA stream and put the result in the cache."""
         adapter = self._adapter
         started = time.perf_counter()
         features, extras = adapter.encode(item.processed, self.device, self.dtype)
-        self.timings["encode_s"] += time.perf_counter() - started
-        self.encoder_calls += 1
+        if self.device.startswith("cuda"):  # the encoder runs asynchronously: wait, so the features are ready
+            import torch
+
+            torch.cuda.current_stream().synchronize()
+        with self._ahead_lock:
+            self.timings["encode_s"] += time.perf_counter() - started
+            self.encoder_calls += 1
         n_image_tokens = sum(1 for i in item.token_ids if i == adapter.image_token_id)
         if features.shape[0] != n_image_tokens:
             raise EngineError(
@@ -616,6 +718,7 @@ class TransformersEngine:
         with torch.inference_mode():
             embeds = lm.get_input_embeddings()(input_ids)
             features = [e.features for p in batch for e in p.encoded]
+            _used_here(features)
             if features:
                 mask = (input_ids == adapter.image_token_id).unsqueeze(-1).expand_as(embeds)
                 embeds = embeds.masked_scatter(mask, torch.cat(features).to(embeds.device, embeds.dtype))
@@ -648,6 +751,7 @@ class TransformersEngine:
                 embeds = embed(ids)
                 if prepared.encoded:
                     mask = (ids == adapter.image_token_id).unsqueeze(-1).expand_as(embeds)
+                    _used_here([e.features for e in prepared.encoded])
                     features = torch.cat([e.features for e in prepared.encoded]).to(embeds.device, embeds.dtype)
                     embeds = embeds.masked_scatter(mask, features)
                 prompts.append(embeds)
