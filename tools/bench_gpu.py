@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image, ImageDraw
 
 from mcp_docvl.config import Settings
+from mcp_docvl.engines.quantization import quantize_fp8
 from mcp_docvl.engines.random_model import NEMOTRON_NANO_VL_8B, TINY, build_model, build_processor
 from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
 
@@ -59,11 +60,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--tiny", action="store_true", help="the tiny model (CPU smoke test)")
     parser.add_argument("--tokens", type=int, default=512, help="tokens a page transcription generates")
-    parser.add_argument("--batch-sizes", default="16,32,64", help="batch sizes tried for pages/s")
+    parser.add_argument("--batch-sizes", default="64", help="batch sizes for pages/s where a variant names none")
     parser.add_argument("--no-compile", action="store_true", help="plain generate (dynamic KV cache, eager)")
     parser.add_argument("--generate", action="store_true",
                         help="transformers' generate over a compiled static cache instead of the engine's own loop")
     parser.add_argument("--skip-batches", action="store_true", help="batch-1 decode and the cache ratio only")
+    parser.add_argument("--sweep", action="store_true",
+                        help="time the attention kernel's launch settings first and use the fastest")
+    parser.add_argument("--warm", action="store_true",
+                        help="pages/s for pages whose embeddings were computed beforehand (warmup), not new pages")
+    parser.add_argument("--skip-decode", action="store_true", help="leave out batch-1 decode and the cache ratio")
+    parser.add_argument("--variants", default=None,
+                        help="what pages/s is measured for: weights:kv-cache[@batch+batch...] (weights none|fp8, kv "
+                             "cache auto|fp8), comma-separated; fp8 weights are made once, after the bf16 runs. "
+                             "Default on a GPU: none:auto@64,none:fp8@64+128,fp8:fp8@64+128")
     args = parser.parse_args(argv)
 
     import torch
@@ -75,8 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     model = build_model(shape, processor, dtype=dtype, device=args.device)
     # Random weights rarely emit EOS, but make sure: every request decodes exactly its token budget.
     model.generation_config.eos_token_id = None
-    sizes = [int(b) for b in args.batch_sizes.split(",")]
-    settings = Settings.from_env(vlm_max_batch=max(sizes), vlm_queue_size=4 * max(sizes), vlm_timeout=3600,
+    default_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    settings = Settings.from_env(vlm_max_batch=max(default_sizes), vlm_queue_size=1024, vlm_timeout=3600,
                                  vlm_context_tokens=shape.max_positions, vlm_compile=not args.no_compile)
     engine = TransformersEngine(settings, model=model, processor=processor, model_id=f"random-{shape.hidden}")
     params = sum(p.numel() for p in model.parameters()) / 1e9
@@ -87,23 +97,16 @@ def main(argv: list[str] | None = None) -> None:
     loop = "engine loop" + (" + CUDA graphs" if engine._greedy.use_graphs else "") if engine._greedy else "generate"
     print(f"model: {params:.2f} B parameters on {args.device} ({dtype}), built in {built:.1f} s; "
           f"compile={engine.compile}; decoding: {loop}", flush=True)
-    if engine._greedy is not None:
-        agree_with_generate(engine, shape, model)
-
-    # 1. Batch-1 decode speed: time two lengths on a cached page and take the difference, so prefill cancels out.
-    probe = page(shape, 0)
-    engine.encode_images([probe])
-    tiles = engine.cache.get(next(iter(engine.cache._entries))).tiles
-    short, long = 16, 16 + args.tokens
-    for n in (short, long):  # warm-up: compiles both cache sizes
-        engine.generate("Describe.", [probe], max_new_tokens=n)
-    t_short = statistics.median(timed(lambda: engine.generate("Describe.", [probe], max_new_tokens=short), args.device)
-                                for _ in range(3))
-    t_long = statistics.median(timed(lambda: engine.generate("Describe.", [probe], max_new_tokens=long), args.device)
-                               for _ in range(3))
-    decode_tps = (long - short) / (t_long - t_short)
-    print(f"page: {tiles} tiles; batch-1 request of {long} tokens: {t_long * 1000:.0f} ms", flush=True)
-    print(f"batch-1 decode: {decode_tps:.1f} tok/s (target >= 100)", flush=True)
+    if args.device.startswith("cuda"):
+        kernels(args.device, shape, args.sweep)
+    if not args.skip_decode:
+        if engine._greedy is not None:
+            agree_with_generate(engine, shape, model)
+        # 1. Batch-1 decode speed: time two lengths on a cached page and take the difference (prefill cancels out).
+        probe_decode(engine, shape, args, f"weights {str(dtype).replace('torch.', '')}")
+        prompt = len(engine._plan(TRANSCRIBE_PROMPT, [page(shape, 0)], args.tokens).ids)
+        print(f"page: {engine.cache.get(next(iter(engine.cache._entries))).tiles} tiles; a transcription prompt is "
+              f"{prompt} tokens", flush=True)
     if args.skip_batches:
         engine.close()
         return
@@ -111,42 +114,217 @@ def main(argv: list[str] | None = None) -> None:
     # 2. Second question on the same page: vision cache on vs off (before the batch sweep, which may run out of
     # memory at its largest size).
     question = "What is the total amount on this page?"
-    for answer_tokens in (16, 1):
+    for answer_tokens in (16, 1) if not args.skip_decode else ():
         ratio_of_second_question(engine, shape, question, answer_tokens, args.device)
 
-    # 3. Aggregate pages/s: B distinct pages (cold cache: encoder included) submitted at once, B per forward pass.
-    import concurrent.futures as cf
-
-    best = (0.0, 0)
-    for batch in sizes:
-        pages = [page(shape, 1000 * batch + i) for i in range(batch)]
-        # All `batch` requests go into one forward pass: the window closes as soon as they are queued.
-        engine._scheduler.max_batch = batch
-        engine._scheduler.batch_window = 5.0
-        warm_pages = [page(shape, 5000 * batch + i) for i in range(batch)]
-
-        def run(pages, batch=batch):
-            with cf.ThreadPoolExecutor(batch) as pool:
-                list(pool.map(lambda p: engine.generate(TRANSCRIBE_PROMPT, [p], max_new_tokens=args.tokens), pages))
-
-        try:
-            run(warm_pages)  # warm-up at this batch size: compiles its graph
-            before = dict(engine.timings)
-            seconds = timed(lambda pages=pages: run(pages), args.device)
-        except Exception as exc:  # out of memory at a large batch: report and keep the best so far
-            print(f"batch {batch}: failed ({type(exc).__name__}: {str(exc)[:200]})", flush=True)
-            break
-        rate = batch / seconds
-        spent = {k: engine.timings[k] - before[k] for k in before}
-        print(f"batch {batch}: {batch} pages x {args.tokens} tokens in {seconds:.2f} s = {rate:.2f} pages/s "
-              f"({batch * args.tokens / seconds:.0f} tok/s; encoder {spent['encode_s']:.2f} s, "
-              f"generate {spent['generate_s']:.2f} s of which prefill {spent['prefill_s']:.2f} s)", flush=True)
-        if args.device.startswith("cuda"):
-            print(f"  peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB", flush=True)
-        best = max(best, (rate, batch))
-    print(f"aggregate: {best[0]:.2f} pages/s at batch {best[1]} (target >= 4)", flush=True)
+    # 3. Aggregate pages/s: 3 x B distinct pages (cold cache: encoder included) submitted at once, up to B per
+    # forward pass, timed from submission to the last answer. While a batch decodes, the callers' threads prepare
+    # the next pages (tiling, CPU) and the encoder's thread encodes them. The figure includes the ramp-up (the
+    # first batch waits for its pages to be prepared and encoded, and records the graph of its size), so it
+    # understates a long-running server's rate. With --warm: pages encoded beforehand, as after `warmup`.
+    best = (0.0, 0, "")
+    variants = args.variants or ("none:auto" if args.device == "cpu" else "none:auto@64,none:fp8@64+128,fp8:fp8@64+128")
+    quantised = probed_fp8 = False
+    for variant in variants.split(","):
+        pair, _, batches = variant.partition("@")
+        weights, kv = pair.split(":")
+        sizes = [int(b) for b in batches.split("+")] if batches else default_sizes
+        if weights == "fp8" and not quantised:
+            engine.close()
+            engine = None
+            free_gpu(args.device)
+            quantize_fp8(model.get_decoder(), args.device)
+            quantised = True
+        settings.vlm_kv_cache_dtype = kv
+        if engine is not None:
+            engine.close()
+        engine = TransformersEngine(settings, model=model, processor=processor, model_id=f"random-{shape.hidden}")
+        engine._load()
+        label = f"weights {weights}, KV cache {'fp8' if kv == 'fp8' else str(dtype).replace('torch.', '')}"
+        if quantised and weights == "fp8" and not probed_fp8:
+            probe_decode(engine, shape, args, label)
+            probed_fp8 = True
+        for batch in sizes:
+            try:
+                if args.warm:
+                    rate = warm_pages(engine, shape, batch, args.tokens, args.device)
+                else:
+                    rate = sustained(engine, shape, batch, args.tokens, args.device)
+            except Exception as exc:  # out of memory at a large batch: report and keep the best so far
+                print(f"{label}, batch {batch}: failed ({type(exc).__name__}: {str(exc)[:200]})", flush=True)
+                engine._greedy._state = None
+                free_gpu(args.device)
+                break
+            kind = "pages encoded beforehand (warmup)" if args.warm else "new pages, encoder included"
+            print(f"{label}, batch {batch}: {rate:.2f} pages/s ({kind})", flush=True)
+            best = max(best, (rate, batch, label))
+        if engine._greedy is not None:
+            engine._greedy._state = None
+        free_gpu(args.device)
+    print(f"aggregate: {best[0]:.2f} pages/s at batch {best[1]} ({best[2]}) (target >= 4)", flush=True)
 
     engine.close()
+
+
+def sustained(engine, shape, batch: int, tokens: int, device: str) -> float:
+    """Pages/s of 3 batches of `batch` new pages submitted together, from submission to the last answer."""
+    import concurrent.futures as cf
+
+    engine._scheduler.max_batch = batch
+    engine._scheduler.batch_window = 5.0
+    pages = [page(shape, 100_000 * batch + i) for i in range(3 * batch)]
+    done: list[float] = []
+    before = dict(engine.timings)
+
+    def one(image) -> None:
+        engine.generate(TRANSCRIBE_PROMPT, [image], max_new_tokens=tokens)
+        done.append(time.perf_counter())
+
+    sync(device)
+    started = time.perf_counter()
+    with cf.ThreadPoolExecutor(3 * batch) as pool:
+        list(pool.map(one, pages))
+    sync(device)
+    done.sort()
+    spent = {k: engine.timings[k] - before[k] for k in before}
+    print(f"  batch {batch}: page {batch} / {2 * batch} / {3 * batch} done at {done[batch - 1] - started:.1f} / "
+          f"{done[2 * batch - 1] - started:.1f} / {done[-1] - started:.1f} s; per page: encoder "
+          f"{1000 * spent['encode_s'] / len(pages):.0f} ms (overlapping decoding), prefill "
+          f"{1000 * spent['prefill_s'] / len(pages):.0f} ms, decode "
+          f"{1000 * (spent['generate_s'] - spent['prefill_s']) / len(pages):.0f} ms; peak GPU memory "
+          f"{torch_peak_gib():.1f} GiB", flush=True)
+    return len(pages) / (done[-1] - started)
+
+
+def free_gpu(device: str) -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
+def warm_pages(engine, shape, batch: int, tokens: int, device: str) -> float:
+    """Pages/s for 2 batches of pages whose vision embeddings were computed beforehand (`mcp-docvl warmup`)."""
+    import concurrent.futures as cf
+
+    engine._scheduler.max_batch = batch
+    engine._scheduler.batch_window = 0.0
+    pages = [page(shape, 200_000 * batch + i) for i in range(2 * batch)]
+    seconds = timed(lambda: engine.encode_images(pages), device)
+    engine._scheduler.batch_window = 5.0
+    print(f"  warmup: {len(pages)} pages encoded in {seconds:.1f} s ({len(pages) / seconds:.1f} pages/s)", flush=True)
+    before = dict(engine.timings)
+    sync(device)
+    started = time.perf_counter()
+    with cf.ThreadPoolExecutor(len(pages)) as pool:
+        list(pool.map(lambda p: engine.generate(TRANSCRIBE_PROMPT, [p], max_new_tokens=tokens), pages))
+    sync(device)
+    elapsed = time.perf_counter() - started
+    spent = {k: engine.timings[k] - before[k] for k in before}
+    print(f"  batch {batch}: {len(pages)} warm pages in {elapsed:.1f} s; per page: prefill "
+          f"{1000 * spent['prefill_s'] / len(pages):.0f} ms, decode "
+          f"{1000 * (spent['generate_s'] - spent['prefill_s']) / len(pages):.0f} ms; encoder calls during it: "
+          f"{1000 * spent['encode_s']:.0f} ms; peak GPU memory {torch_peak_gib():.1f} GiB", flush=True)
+    return len(pages) / elapsed
+
+
+def torch_peak_gib() -> float:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else 0.0
+
+
+def probe_decode(engine, shape, args, label: str) -> None:
+    """Batch-1 decode tokens/s: two answer lengths on a cached page, so prefill cancels out."""
+    probe = page(shape, 0)
+    engine.encode_images([probe])
+    engine._scheduler.batch_window = 0.0
+    short, long = 16, 16 + args.tokens
+    for n in (short, long):  # warm-up: records both cache sizes
+        engine.generate("Describe.", [probe], max_new_tokens=n)
+    t_short = statistics.median(timed(lambda: engine.generate("Describe.", [probe], max_new_tokens=short), args.device)
+                                for _ in range(3))
+    t_long = statistics.median(timed(lambda: engine.generate("Describe.", [probe], max_new_tokens=long), args.device)
+                               for _ in range(3))
+    print(f"{label}: batch-1 decode {(long - short) / (t_long - t_short):.1f} tok/s "
+          f"(request of {long} tokens: {t_long * 1000:.0f} ms)", flush=True)
+
+
+def kernels(device: str, shape, sweep: bool) -> None:
+    """One layer's decoding attention at batch 64 over ~4,400 slots: SDPA (bf16) vs the Triton kernel (bf16, fp8)."""
+    import itertools
+
+    import torch
+
+    from mcp_docvl.engines import decode_attention
+
+    batch, kv_heads, slots = 64, shape.kv_heads, 4608
+    group, dim = shape.heads // shape.kv_heads, shape.hidden // shape.heads
+    query = torch.randn(batch, kv_heads, group, dim, device=device, dtype=torch.bfloat16)
+    key = torch.randn(batch, kv_heads, slots, dim, device=device, dtype=torch.bfloat16)
+    value = torch.randn_like(key)
+    used = slots - 256  # a step in the middle of a 512-token answer
+    mask = torch.zeros(batch, slots, dtype=torch.bool, device=device)
+    mask[:, :used] = True
+    starts = torch.zeros(batch, dtype=torch.int32, device=device)
+    stop = torch.tensor([used], dtype=torch.int32, device=device)
+    scale = dim ** -0.5
+    ref = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=mask[:, None, None, :],
+                                                           scale=scale)
+    fp8 = torch.float8_e4m3fn
+    key8, value8 = decode_attention.to_fp8(key, fp8), decode_attention.to_fp8(value, fp8)
+    ours = decode_attention.decode_attention(query, key, value, starts, stop, scale)
+    ours8 = decode_attention.decode_attention(query, key8, value8, starts, stop, scale)
+    print(f"kernel check: max |ours - SDPA| = {(ours.float() - ref.float()).abs().max().item():.4f} (bf16 cache), "
+          f"{(ours8.float() - ref.float()).abs().max().item():.4f} (fp8 cache); mean |SDPA| "
+          f"{ref.float().abs().mean().item():.4f}", flush=True)
+
+    def per_call(fn) -> float:
+        for _ in range(3):
+            fn()
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(20):
+            fn()
+        sync(device)
+        return (time.perf_counter() - start) / 20
+
+    gib = 2 * batch * kv_heads * used * dim * 2 / 2**30  # K and V of the attended slots, bf16
+    if sweep:
+        for cache, size in (("bf16", gib), ("fp8", gib / 2)):
+            k, v = (key, value) if cache == "bf16" else (key8, value8)
+            config = decode_attention.CONFIG[k.element_size()]
+            results = []
+            for block, warps, stages, splits in itertools.product((64, 128), (4, 8), (2, 3), (1, 2, 4)):
+                config.update(block=block, warps=warps, stages=stages)
+                try:
+                    t = per_call(lambda k=k, v=v, splits=splits: decode_attention.decode_attention(
+                        query, k, v, starts, stop, scale, splits=splits))
+                except Exception as exc:  # a launch the GPU cannot hold (shared memory)
+                    print(f"  sweep {cache} block {block} warps {warps} stages {stages}: {type(exc).__name__}")
+                    continue
+                results.append((t, block, warps, stages, splits))
+            results.sort()
+            for t, block, warps, stages, splits in results[:4]:
+                print(f"  sweep, {cache} cache: block {block}, warps {warps}, stages {stages}, splits {splits}: "
+                      f"{t * 1e3:.3f} ms ({size / t:.0f} GiB/s)", flush=True)
+            _, block, warps, stages, splits = results[0]
+            config.update(block=block, warps=warps, stages=stages, programs=batch * kv_heads * splits)
+            print(f"  using {cache}: {config}", flush=True)
+    for name, fn, size in (
+        ("SDPA (heads grouped in the query axis), bf16 cache", lambda: torch.nn.functional.scaled_dot_product_attention(
+            query, key, value, attn_mask=mask[:, None, None, :], scale=scale), gib),
+        ("Triton kernel, bf16 cache", lambda: decode_attention.decode_attention(
+            query, key, value, starts, stop, scale), gib),
+        ("Triton kernel, fp8 cache", lambda: decode_attention.decode_attention(
+            query, key8, value8, starts, stop, scale), gib / 2),
+    ):
+        t = per_call(fn)
+        print(f"  one layer's attention, batch {batch} x {used} slots, {name}: {t * 1e3:.3f} ms "
+              f"({size / t:.0f} GiB/s of cache read)", flush=True)
 
 
 def agree_with_generate(engine, shape, model, tokens: int = 32) -> None:

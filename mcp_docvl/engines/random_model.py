@@ -40,6 +40,10 @@ class ModelShape:
     longest_edge: int
     max_positions: int
     init: float = 0.02
+    # Text tokens learnt by byte-pair merges (0: one token a byte). The real models' tokenizers write English in
+    # ~4 characters a token and the tile markers as single tokens; a benchmark of the real sizes must too, or its
+    # prompts come out ~10% longer than the real model's.
+    merges_vocab: int = 0
 
 
 TINY = ModelShape(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128, vocab=512, vision_hidden=32,
@@ -48,12 +52,12 @@ TINY = ModelShape(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128, vo
 # Llama-3.1-8B + ViT-H/16 (CRadioV2-H has the ViT-H shape: 1280 wide, 32 layers, 16 heads, MLP 5120).
 NEMOTRON_NANO_VL_8B = ModelShape(hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, vocab=128256,
                                  vision_hidden=1280, vision_layers=32, vision_heads=16, vision_intermediate=5120,
-                                 patch=16, tile=512, longest_edge=2048, max_positions=16384)
+                                 patch=16, tile=512, longest_edge=2048, max_positions=16384, merges_vocab=8000)
 
 
 def build_processor(shape: ModelShape):
     """An Idefics3 processor with a byte-level BPE tokenizer built by the `tokenizers` library."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import Idefics3Processor, PreTrainedTokenizerFast
     try:  # the torchvision backend is several times faster on 2048 px pages; PIL serves where it is missing
         import torchvision  # noqa: F401
@@ -64,11 +68,21 @@ def build_processor(shape: ModelShape):
         )
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {token: index for index, token in enumerate(_SPECIAL + sorted(alphabet))}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if shape.merges_vocab:
+        # Idefics3 writes "<row_R_col_C>" before each tile; its real tokenizers hold them as single tokens.
+        special = _SPECIAL + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        trainer = trainers.BpeTrainer(vocab_size=shape.merges_vocab, special_tokens=special,
+                                      initial_alphabet=alphabet, show_progress=False)
+        tok.train_from_iterator(_english_text(), trainer)
+    else:
+        special = _SPECIAL
+        vocab = {token: index for index, token in enumerate(_SPECIAL + sorted(alphabet))}
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(_SPECIAL)
+    tok.add_special_tokens(special)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|bos|>", eos_token="<|eos|>",
                                         pad_token="<|pad|>", padding_side="left")
     image_processor = Idefics3ImageProcessor(size={"longest_edge": shape.longest_edge},
@@ -76,6 +90,21 @@ def build_processor(shape: ModelShape):
     seq_len = (shape.tile // shape.patch) ** 2 // 4
     return Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=seq_len,
                              chat_template=_CHAT_TEMPLATE)
+
+
+def _english_text() -> list[str]:
+    """English prose to learn merges from, found offline in any Python: the standard library's docstrings."""
+    import importlib
+    import inspect
+
+    texts = []
+    for name in ("argparse", "collections", "csv", "datetime", "email", "json", "logging", "pathlib", "string",
+                 "subprocess", "textwrap", "threading", "unittest", "urllib.request", "zipfile"):
+        module = importlib.import_module(name)
+        texts.append(inspect.getdoc(module) or "")
+        texts += [inspect.getdoc(obj) or "" for _, obj in inspect.getmembers(module) if inspect.isclass(obj)
+                  or inspect.isfunction(obj)]
+    return [t for t in texts if t]
 
 
 def build_config(shape: ModelShape, processor):
