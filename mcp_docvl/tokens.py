@@ -17,6 +17,8 @@ import re
 _WORD = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
 _PUNCT = re.compile(r"[^\w\s]")
+# Letters and digits beyond ASCII: the same set as `c > "\x7f" and c.isalnum()`, found by the regex engine in C.
+_NON_ASCII_ALNUM = re.compile(r"[^\W_\x00-\x7f]")
 
 # Tokens per: lowercase word, letter past the 7th of such a word, all-caps word, all-caps letter, digit,
 # punctuation mark, non-ASCII letter, line break.
@@ -35,7 +37,7 @@ def features(text: str) -> tuple[int, ...]:
         else:
             lower += 1
             long_extra += max(0, len(word) - 7)
-    non_ascii = 0 if text.isascii() else sum(1 for c in text if c > "\x7f" and c.isalnum())
+    non_ascii = 0 if text.isascii() else len(_NON_ASCII_ALNUM.findall(text))
     return (lower, long_extra, upper, upper_letters, len(_DIGIT.findall(text)), len(_PUNCT.findall(text)),
             non_ascii, text.count("\n"))
 
