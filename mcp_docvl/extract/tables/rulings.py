@@ -42,6 +42,7 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
     left, bottom, right, top = page.get_cropbox()
     width, height = right - left, top - bottom
     boxes: list[tuple[float, float, float, float]] = []  # user space: x0, y0, x1, y1 (y up)
+    outlines: list[int] = []  # larger paths, whose straight edges may be rules
     bounds = (ctypes.c_float * 4)()
     at = ctypes.addressof(bounds)
     # The raw API rather than pypdfium2's object wrappers: a page can hold tens of thousands of objects, and
@@ -54,11 +55,12 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
             continue
         if w <= _THIN or h <= _THIN:
             boxes.append((x0, y0, x1, y1))
-            continue
-        boxes.extend(_path_edges(obj))
-    if not boxes:
+        else:
+            outlines.append(obj)
+    edges = _path_edges(outlines)
+    if not boxes and not len(edges):
         return Rulings()
-    arr = np.asarray(boxes, dtype=np.float64)
+    arr = np.concatenate((np.asarray(boxes, dtype=np.float64).reshape(-1, 4), edges))
     # Into the upright frame the text layer uses (left, bottom, right, top order for _to_frame).
     from mcp_docvl.documents.pdf import _to_frame
 
@@ -103,61 +105,68 @@ class _PathCalls:
 _calls = _PathCalls()
 
 
-def _path_objects(container: int, depth: int = 0):
+def _path_objects(container: int, depth: int = 0) -> list[int]:
     """Path objects (handles) of a page (or form XObject), looking into forms up to two levels deep."""
     is_form = depth > 0
-    count = (_calls.count_form_objects if is_form else _calls.count_objects)(container)
-    get = _calls.get_form_object if is_form else _calls.get_object
-    path, form = _calls.PATH, _calls.FORM
-    for i in range(max(count, 0)):
-        obj = get(container, i)
-        kind = _calls.object_type(obj)
-        if kind == path:
-            yield obj
-        elif kind == form and depth < 2:
-            yield from _path_objects(obj, depth + 1)
+    count = max((_calls.count_form_objects if is_form else _calls.count_objects)(container), 0)
+    objects = list(map(_calls.get_form_object if is_form else _calls.get_object, repeat(container, count),
+                       range(count)))
+    paths: list[int] = []
+    for obj, kind in zip(objects, map(_calls.object_type, objects), strict=True):
+        if kind == _calls.PATH:
+            paths.append(obj)
+        elif kind == _calls.FORM and depth < 2:
+            paths.extend(_path_objects(obj, depth + 1))
+    return paths
 
 
-def _path_edges(obj: int) -> list[tuple[float, float, float, float]]:
-    """The axis-aligned straight pieces of a larger path (grids drawn as one path, rectangles)."""
-    n = _calls.count(obj)
-    if n <= 0 or n > 5000:
-        return []
-    matrix = (ctypes.c_float * 6)()
-    _calls.matrix(obj, ctypes.addressof(matrix))
-    a, b, c, d, e, f = matrix
-    # Every segment's point lands in one array (x, y pairs); the mapping to user space is then vectorised.
-    segments = list(map(_calls.segment, repeat(obj, n), range(n)))
-    xy = (ctypes.c_float * (2 * n))()
+def _path_edges(paths: list[int]) -> np.ndarray:
+    """The axis-aligned straight pieces of larger paths (grids drawn as one path, rectangles), as rows of
+    x0, y0, x1, y1 in user space.
+
+    All paths of a page are walked in one go: pages draw thousands of short paths, and numpy pays off only over
+    all their segments together.
+    """
+    counts = [_calls.count(obj) for obj in paths]
+    paths = [obj for obj, n in zip(paths, counts, strict=True) if 0 < n <= 5000]
+    counts = [n for n in counts if 0 < n <= 5000]
+    total = sum(counts)
+    if total == 0:
+        return np.empty((0, 4))
+    matrices = (ctypes.c_float * (6 * len(paths)))()
+    at = ctypes.addressof(matrices)
+    list(map(_calls.matrix, paths, range(at, at + 24 * len(paths), 24)))
+    segments: list[int] = []
+    for obj, n in zip(paths, counts, strict=True):
+        segments.extend(map(_calls.segment, repeat(obj, n), range(n)))
+    xy = (ctypes.c_float * (2 * total))()
     at = ctypes.addressof(xy)
-    list(map(_calls.point, segments, range(at, at + 8 * n, 8), range(at + 4, at + 8 * n, 8)))
-    kinds = list(map(_calls.kind, segments))
-    closes = list(map(_calls.closes, segments))
-    px, py = np.frombuffer(xy, dtype=np.float32).astype(np.float64).reshape(n, 2).T
-    xs = (a * px + c * py + e).tolist()
-    ys = (b * px + d * py + f).tolist()
-    moveto, lineto = _calls.MOVETO, _calls.LINETO
-    edges: list[tuple[float, float, float, float]] = []
-    start = None
-    prev = None
-    for x, y, kind, close in zip(xs, ys, kinds, closes, strict=True):
-        if kind == moveto or prev is None:
-            start = prev = (x, y)
-            continue
-        if kind == lineto:
-            _add_edge(edges, prev, (x, y))
-        prev = (x, y)
-        if close and start is not None:
-            _add_edge(edges, prev, start)
-            prev = start
-    return edges
+    list(map(_calls.point, segments, range(at, at + 8 * total, 8), range(at + 4, at + 8 * total, 8)))
+    kinds = np.fromiter(map(_calls.kind, segments), dtype=np.int64, count=total)
+    closes = np.fromiter(map(_calls.closes, segments), dtype=bool, count=total)
+    px, py = np.frombuffer(xy, dtype=np.float32).astype(np.float64).reshape(total, 2).T
+    a, b, c, d, e, f = np.repeat(np.frombuffer(matrices, dtype=np.float32).astype(np.float64).reshape(-1, 6),
+                                 counts, axis=0).T
+    xs = a * px + c * py + e
+    ys = b * px + d * py + f
 
-
-def _add_edge(edges: list, p: tuple[float, float], q: tuple[float, float]) -> None:
-    dx, dy = abs(q[0] - p[0]), abs(q[1] - p[1])
-    if max(dx, dy) < _MIN_LENGTH or min(dx, dy) > 1.0:
-        return  # too short, or slanted (chart lines)
-    edges.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
+    index = np.arange(total)
+    opens = kinds == _calls.MOVETO
+    opens[np.cumsum(counts) - counts] = True  # a path's first point starts a figure whatever its type
+    start = np.maximum.accumulate(np.where(opens, index, 0))  # each point's figure start
+    closing = closes & ~opens
+    # A segment is drawn from the point before it, or from its figure's start when the one before closed it.
+    prev = index - 1
+    prev[1:] = np.where(closing[:-1], start[:-1], index[:-1])
+    lines = np.flatnonzero((kinds == _calls.LINETO) & ~opens)
+    closed = np.flatnonzero(closing)
+    p = np.concatenate((prev[lines], closed))
+    q = np.concatenate((lines, start[closed]))
+    x0, x1, y0, y1 = xs[p], xs[q], ys[p], ys[q]
+    dx, dy = np.abs(x1 - x0), np.abs(y1 - y0)
+    # Too short, or slanted (chart lines): not a rule.
+    keep = (np.maximum(dx, dy) >= _MIN_LENGTH) & (np.minimum(dx, dy) <= 1.0)
+    return np.column_stack((np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)))[keep]
 
 
 def rulings_from_image(image: Image.Image) -> Rulings:
