@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from itertools import pairwise
 from statistics import median
 
@@ -327,22 +328,19 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     # Rows: ruled when rules separate most neighbouring lines, else text lines with wrapped lines joined.
     h_rows = [h for h in h_in if min(h[2], x1) - max(h[1], x0) >= 0.4 * (x1 - x0)]
 
-    def rule_between(a: list[Word], b: list[Word]) -> bool:
-        # Between the lines' middles: loose glyph boxes of tightly ruled rows reach over the rule.
-        top = median((w.bbox[1] + w.bbox[3]) / 2 for w in a)
-        bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in b)
-        # Short rules (a shaded label cell, drawn line by line) do not separate rows of the whole table.
-        return any(top < h[0] < bottom for h in h_rows)
-
+    # Whether a rule runs between each line and the next, between the lines' middles: loose glyph boxes of tightly
+    # ruled rows reach over the rule. Short rules (a shaded label cell, drawn line by line) do not separate rows
+    # of the whole table.
+    ruled_after = [any(top < h[0] < bottom for h in h_rows) for top, bottom in pairwise(mids)]
     pairs = list(pairwise(lines))
-    ruled_rows = bool(pairs) and sum(rule_between(a, b) for a, b in pairs) >= 0.7 * len(pairs) and len(h_in) >= 2
+    ruled_rows = bool(pairs) and sum(ruled_after) >= 0.7 * len(pairs) and len(h_in) >= 2
     rows: list[list[list[Word]]] = [[lines[0]]]
     first_number_row = None
-    for prev, line in pairs:
+    for (_, line), ruled in zip(pairs, ruled_after, strict=True):
         if ruled_rows:
-            join = not rule_between(prev, line)
+            join = not ruled
         else:
-            join = not rule_between(prev, line) and _continues(rows[-1], line, col_x, em, first_number_row is None)
+            join = not ruled and _continues(rows[-1], line, col_x, em, first_number_row is None)
         if join:
             rows[-1].append(line)
         else:
@@ -375,21 +373,22 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         soft = [not hard or not covered(b, mid) for b, hard in bounds]
         for li, line in enumerate(row):
             prev: Word | None = None
+            pc = 0
             for word in line:
                 c = _column(word, col_x)
                 slot_words[r][c].append((li, word))
-                if prev is not None:
-                    pc = _column(prev, col_x)
-                    # A phrase that runs across a boundary spans the columns on both sides of it.
-                    if pc != c and word.bbox[0] - prev.bbox[2] < 0.6 * max(em, 0.5 * (word.size + prev.size) / 2):
-                        for k in range(pc, c):
-                            if soft[k]:
-                                union(r * n_cols + k, r * n_cols + k + 1)
-                prev = word
+                # A phrase that runs across a boundary spans the columns on both sides of it.
+                if (prev is not None and pc != c
+                        and word.bbox[0] - prev.bbox[2] < 0.6 * max(em, 0.5 * (word.size + prev.size) / 2)):
+                    for k in range(pc, c):
+                        if soft[k]:
+                            union(r * n_cols + k, r * n_cols + k + 1)
+                prev, pc = word, c
             for word in line:
                 # A single word over a soft boundary (centred header text) spans it.
-                for k, (b, _) in enumerate(bounds):
-                    if soft[k] and word.bbox[0] + tol < b < word.bbox[2] - tol:
+                left, right = word.bbox[0] + tol, word.bbox[2] - tol
+                for k in range(bisect_right(col_x, left), bisect_left(col_x, right)):
+                    if soft[k]:
                         union(r * n_cols + k, r * n_cols + k + 1)
         # Ruled boundaries that stop short of this row leave its neighbouring slots merged, when text sits on
         # one side only (two texts apart on either side are two cells, whatever the drawing says).
@@ -413,6 +412,16 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         groups.setdefault(find(i), []).append(i)
     cells: list[TableCell] = []
     for members in groups.values():
+        if len(members) == 1:  # most cells cover one slot
+            r, c = divmod(members[0], n_cols)
+            content = [(r, li, w) for li, w in slot_words[r][c]]
+            if content:
+                bbox = union_bbox([w.bbox for _, _, w in content])
+            else:
+                edges = [x0, *col_x, x1]
+                bbox = (edges[c], row_spans[r][0], edges[c + 1], row_spans[r][1])
+            cells.append(TableCell(r, c, 1, 1, _cell_text(content), bbox))
+            continue
         rs = [i // n_cols for i in members]
         cs = [i % n_cols for i in members]
         r0, r1, c0, c1 = min(rs), max(rs), min(cs), max(cs)
@@ -446,8 +455,8 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     table = _compact(cells, set(kept), occupied_cols)
     if table is None:
         return None
-    filled_rows = sum(1 for r in range(table.n_rows)
-                      if sum(1 for c in table.cells if c.row == r and c.text) >= 2)
+    texts_per_row = Counter(c.row for c in table.cells if c.text)
+    filled_rows = sum(1 for count in texts_per_row.values() if count >= 2)
     if filled_rows < 2:
         return None
     table.words = [w for r in kept for slot in slot_words[r] for _, w in slot]
@@ -548,6 +557,8 @@ def _column(word: Word, col_x: list[float]) -> int:
 def _cell_text(content: list[tuple[int, int, Word]]) -> str:
     if not content:
         return ""
+    if len(content) == 1:  # one word: what join_lines makes of it
+        return content[0][2].text.strip()
     by_line: dict[tuple[int, int], list[Word]] = {}
     for r, li, w in content:
         by_line.setdefault((r, li), []).append(w)
@@ -565,6 +576,13 @@ def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set
     out: list[TableCell] = []
     seen: set[tuple[int, int]] = set()
     for cell in cells:
+        if cell.row_span == 1 and cell.col_span == 1:  # most cells: no span to shrink
+            if cell.row in row_map and cell.col in col_map:
+                key = (row_map[cell.row], col_map[cell.col])
+                if key not in seen:
+                    seen.add(key)
+                    out.append(TableCell(key[0], key[1], 1, 1, cell.text, cell.bbox))
+            continue
         rows = [row_map[r] for r in range(cell.row, cell.row + cell.row_span) if r in row_map]
         cols = [col_map[c] for c in range(cell.col, cell.col + cell.col_span) if c in col_map]
         if not rows or not cols:
