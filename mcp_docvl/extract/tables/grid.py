@@ -470,17 +470,25 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
 def _rows(items: list) -> list[list]:
     """Words or line segments grouped into rows, top down: each joins the row its vertical extent mostly overlaps
     (the row's extent grows as it does); within a row they keep their top-down order."""
+    # min()/max() spelled out as comparisons (same results, ties included): this runs for every word of a table.
     rows: list[list] = []
+    row: list = []
     top = bottom = 0.0
     for item in sorted(items, key=lambda it: (it.bbox[1] + it.bbox[3]) / 2):
-        if rows:
-            overlap = min(bottom, item.bbox[3]) - max(top, item.bbox[1])
-            if overlap >= 0.5 * min(bottom - top, item.bbox[3] - item.bbox[1]):
-                rows[-1].append(item)
-                top, bottom = min(top, item.bbox[1]), max(bottom, item.bbox[3])
+        _, item_top, _, item_bottom = item.bbox
+        if row:
+            overlap = (item_bottom if item_bottom < bottom else bottom) - (item_top if item_top > top else top)
+            height, item_height = bottom - top, item_bottom - item_top
+            if overlap >= 0.5 * (item_height if item_height < height else height):
+                row.append(item)
+                if item_top < top:
+                    top = item_top
+                if item_bottom > bottom:
+                    bottom = item_bottom
                 continue
-        rows.append([item])
-        top, bottom = item.bbox[1], item.bbox[3]
+        row = [item]
+        rows.append(row)
+        top, bottom = item_top, item_bottom
     return rows
 
 
@@ -493,38 +501,44 @@ def _text_lines(words: list[Word]) -> list[list[Word]]:
 
 def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
     """Centres of vertical blank bands that (almost) no line crosses: the gaps between columns."""
-    lo = min(w.bbox[0] for ln in lines for w in ln)
-    hi = max(w.bbox[2] for ln in lines for w in ln)
+    x0 = np.array([w.bbox[0] for ln in lines for w in ln])
+    x1 = np.array([w.bbox[2] for ln in lines for w in ln])
+    line_of = np.repeat(np.arange(len(lines)), [len(ln) for ln in lines])
+    lo, hi = x0.min(), x1.max()
     # An eighth of a line height, but never more than 4,000 bins: garbage fonts report tiny heights.
     step = max(em / 8, (hi - lo) / 4000)
     n = int((hi - lo) / step) + 2
-    cover = np.zeros(n, dtype=np.int32)
-    for line in lines:
-        row = np.zeros(n, dtype=bool)
-        for w in line:
-            row[int((w.bbox[0] - lo) / step): int((w.bbox[2] - lo) / step) + 1] = True
-        cover += row
+    # How many lines cover each bin: each line's words marked as bins [start, stop), overlapping words of one line
+    # counted once. Truncation and negative stops as Python's int() and slicing have them.
+    start = ((x0 - lo) / step).astype(np.int64)
+    stop = ((x1 - lo) / step).astype(np.int64) + 1
+    stop = np.where(stop < 0, np.maximum(stop + n, 0), stop)
+    marks = stop > start
+    start, stop, line_of = start[marks], stop[marks], line_of[marks]
+    order = np.lexsort((start, line_of))
+    start, stop, line_of = start[order], stop[order], line_of[order]
+    # The furthest stop so far within each line (lines offset apart so that one line's stops never reach the next).
+    offset = line_of * (n + 1)
+    reach = np.maximum.accumulate(stop + offset) - offset
+    opens = np.ones(start.size, dtype=bool)
+    opens[1:] = (line_of[1:] != line_of[:-1]) | (start[1:] > reach[:-1])
+    firsts = np.flatnonzero(opens)
+    lasts = np.append(firsts[1:] - 1, start.size - 1)
+    cover = np.cumsum(np.bincount(start[firsts], minlength=n + 1) - np.bincount(reach[lasts], minlength=n + 1))[:n]
     # A few lines may cross a gap (titles spanning columns); more than that and it is no gap.
     allowed = int(0.15 * len(lines))
     blank = cover <= allowed
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], blank.view(np.int8), [0]))))
     out: list[float] = []
-    i = 0
-    while i < n:
-        if blank[i]:
-            j = i
-            while j < n and blank[j]:
-                j += 1
-            width = (j - i) * step
-            # Wider than a word space: monospaced tables separate columns by little more than that.
-            if i > 0 and j < n and width >= 0.45 * font:
-                # Where fewest lines cross, biased to the middle of the band.
-                seg = cover[i:j]
-                zero = np.flatnonzero(seg == seg.min())
-                mid = (zero[0] + zero[-1]) / 2
-                out.append(lo + (i + mid) * step)
-            i = j
-        else:
-            i += 1
+    for i, j in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        width = (j - i) * step
+        # Wider than a word space: monospaced tables separate columns by little more than that.
+        if i > 0 and j < n and width >= 0.45 * font:
+            # Where fewest lines cross, biased to the middle of the band.
+            seg = cover[i:j]
+            zero = np.flatnonzero(seg == seg.min())
+            mid = (zero[0] + zero[-1]) / 2
+            out.append(lo + (i + mid) * step)
     return out
 
 
