@@ -305,8 +305,11 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     ruled_cols = _dedupe(sorted({round(v[0] / tol) * tol for v in v_in}), 2 * tol)
     mids = [median((w.bbox[1] + w.bbox[3]) / 2 for w in ln) for ln in lines]
 
+    # The vertical extents of the rules at each ruled column.
+    spans = {b: [(v[1] - tol, v[2] + tol) for v in v_in if abs(v[0] - b) <= 2 * tol] for b in ruled_cols}
+
     def covered(x: float, y: float) -> bool:
-        return any(abs(v[0] - x) <= 2 * tol and v[1] - tol <= y <= v[2] + tol for v in v_in)
+        return any(top <= y <= bottom for top, bottom in spans[x])
 
     # A rule that runs down most of the table is a column border, and where it breaks, cells merge. Rules
     # over a few rows only (header cell borders) are hints, like the blank bands in the text.
