@@ -93,10 +93,13 @@ def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[lis
     out: list[Word] = []
     rules: list[Word] = []
     for word in words:
-        if _TYPED_RULE.match(word.text):
+        text = word.text
+        # The patterns only match words that start with a rule character or end with a leader (or a space after
+        # one): testing those characters first keeps the regexes off almost every word.
+        if text[:1] in "-_=─━" and _TYPED_RULE.match(text):
             rules.append(word)
             continue
-        match = _LEADER.search(word.text)
+        match = _LEADER.search(text) if text[-1:] in ".·…_" or text[-1:].isspace() else None
         if match is None:
             out.append(word)
             continue
@@ -415,15 +418,19 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         groups.setdefault(find(i), []).append(i)
     cells: list[TableCell] = []
     for members in groups.values():
-        if len(members) == 1:  # most cells cover one slot
+        if len(members) == 1:  # most cells cover one slot, and most of those hold one word or none
             r, c = divmod(members[0], n_cols)
-            content = [(r, li, w) for li, w in slot_words[r][c]]
-            if content:
-                bbox = union_bbox([w.bbox for _, _, w in content])
+            slot = slot_words[r][c]
+            if len(slot) == 1:
+                word = slot[0][1]
+                cells.append(TableCell(r, c, 1, 1, word.text.strip(), word.bbox))
+                continue
+            if slot:
+                text, bbox = _cell_text([(r, li, w) for li, w in slot]), union_bbox([w.bbox for _, w in slot])
             else:
                 edges = [x0, *col_x, x1]
-                bbox = (edges[c], row_spans[r][0], edges[c + 1], row_spans[r][1])
-            cells.append(TableCell(r, c, 1, 1, _cell_text(content), bbox))
+                text, bbox = "", (edges[c], row_spans[r][0], edges[c + 1], row_spans[r][1])
+            cells.append(TableCell(r, c, 1, 1, text, bbox))
             continue
         rs = [i // n_cols for i in members]
         cs = [i % n_cols for i in members]
@@ -593,12 +600,12 @@ def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set
     out: list[TableCell] = []
     seen: set[tuple[int, int]] = set()
     for cell in cells:
-        if cell.row_span == 1 and cell.col_span == 1:  # most cells: no span to shrink
-            if cell.row in row_map and cell.col in col_map:
-                key = (row_map[cell.row], col_map[cell.col])
-                if key not in seen:
-                    seen.add(key)
-                    out.append(TableCell(key[0], key[1], 1, 1, cell.text, cell.bbox))
+        if cell.row_span == 1 and cell.col_span == 1:  # most cells: no span to shrink, often not even moved
+            row, col = row_map.get(cell.row), col_map.get(cell.col)
+            if row is not None and col is not None and (row, col) not in seen:
+                seen.add((row, col))
+                out.append(cell if row == cell.row and col == cell.col else TableCell(row, col, 1, 1, cell.text,
+                                                                                      cell.bbox))
             continue
         rows = [row_map[r] for r in range(cell.row, cell.row + cell.row_span) if r in row_map]
         cols = [col_map[c] for c in range(cell.col, cell.col + cell.col_span) if c in col_map]
