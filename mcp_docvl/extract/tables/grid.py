@@ -341,18 +341,24 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     pairs = list(pairwise(lines))
     ruled_rows = bool(pairs) and sum(ruled_after) >= 0.7 * len(pairs) and len(h_in) >= 2
     rows: list[list[list[Word]]] = [[lines[0]]]
+    row_cols = {_column(w, col_x) for w in lines[0]}  # the columns the current row's words fall in
     first_number_row = None
     for (_, line), ruled in zip(pairs, ruled_after, strict=True):
         if ruled_rows:
             join = not ruled
         else:
-            join = not ruled and _continues(rows[-1], line, col_x, em, first_number_row is None)
+            cols = {_column(w, col_x) for w in line}
+            join = not ruled and _continues(rows[-1], line, cols, row_cols, em, first_number_row is None)
         if join:
             rows[-1].append(line)
+            if not ruled_rows:
+                row_cols |= cols
         else:
             if first_number_row is None and any(_is_number(w.text) for ln in rows[-1] for w in ln):
                 first_number_row = len(rows) - 1
             rows.append([line])
+            if not ruled_rows:
+                row_cols = cols
 
     n_rows, n_cols = len(rows), len(col_x) + 1
     slot_words: list[list[list[tuple[int, Word]]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
@@ -552,14 +558,16 @@ def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
     return out
 
 
-def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: float, in_header: bool) -> bool:
-    """True when `line` is a wrapped continuation of the row above it rather than a row of its own."""
+def _continues(row: list[list[Word]], line: list[Word], cols: set[int], row_cols: set[int], em: float,
+               in_header: bool) -> bool:
+    """True when `line` is a wrapped continuation of the row above it rather than a row of its own.
+
+    `cols` and `row_cols` are the columns that the line's and the row's words fall in.
+    """
     prev = row[-1]
     gap = min(w.bbox[1] for w in line) - max(w.bbox[3] for w in prev)
     if gap > 0.9 * em:
         return False
-    cols = {_column(w, col_x) for w in line}
-    row_cols = {_column(w, col_x) for ln in row for w in ln}
     if not cols <= row_cols:
         return False
     first = line[0].text
@@ -568,7 +576,6 @@ def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: 
     prev_last = prev[-1].text
     if prev_last.endswith(("-", ",")) or prev_last.lower() in {"and", "of", "or", "the", "in", "for", "to", "with"}:
         return True
-    # Header cells wrap onto several lines; the stub column (labels) is empty on both.
     # Header cells wrap onto several lines; the stub column (labels) is empty on both.
     return in_header and 0 not in cols and 0 not in row_cols and not any(_is_number(w.text) for w in line)
 
