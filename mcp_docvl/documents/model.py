@@ -62,9 +62,11 @@ class Line:
 
     @classmethod
     def of(cls, words: list[Word]) -> Line:
-        sizes = sorted(w.size for w in words)
-        return cls(words=words, bbox=union_bbox([w.bbox for w in words]), size=sizes[len(sizes) // 2],
-                   bold=all(w.bold for w in words))
+        if len(words) == 1:  # a third of all lines (table cells, labels): skip the sorting and the unions
+            word = words[0]
+            return cls(words, word.bbox, word.size, bool(word.bold))
+        sizes = sorted([w.size for w in words])
+        return cls(words, union_bbox([w.bbox for w in words]), sizes[len(sizes) // 2], all([w.bold for w in words]))
 
 
 @dataclass(slots=True)

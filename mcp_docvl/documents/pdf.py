@@ -6,6 +6,7 @@ import ctypes
 import math
 import threading
 from collections.abc import Callable
+from itertools import repeat
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -156,16 +157,16 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(n))
 
     chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    space = np.isin(chars, _WHITESPACE) | (chars == 0)
+    space = _IS_SPACE[np.minimum(chars, 0xFFFF)]
     handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
     rotation = _text_rotation(handle, n, space)
 
     # One ctypes call per visible character is the cost floor of positional text: each call writes straight
     # into one shared array, and everything after is vectorised. Whitespace needs no box.
     rects = (pdfium_c.FS_RECTF * n)()
-    base = ctypes.addressof(rects)
-    for i in np.flatnonzero(~space).tolist():
-        _LOOSE_CHAR_BOX(handle, i, base + 16 * i)
+    visible = np.flatnonzero(~space)
+    list(map(_LOOSE_CHAR_BOX, repeat(handle, visible.size), visible.tolist(),
+             (ctypes.addressof(rects) + 16 * visible).tolist()))
     ltrb = np.frombuffer(rects, dtype=np.float32).reshape(n, 4).astype(np.float64)  # left, top, right, bottom
     boxes = ltrb[:, [0, 3, 2, 1]]  # -> left, bottom, right, top
 
@@ -173,7 +174,7 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
     frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
 
-    keep = np.flatnonzero(~space)
+    keep = visible
     if keep.size == 0:
         return TextLayer(words=[], width=frame_w, height=frame_h, chars=0, readable_chars=0, rotation=rotation)
     kx0, ky0, kx1, ky1 = x0[keep], y0[keep], x1[keep], y1[keep]
@@ -195,24 +196,16 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     wx1 = np.maximum.reduceat(kx1, starts)
     wy1 = np.maximum.reduceat(ky1, starts)
 
-    font_size = _FONT_SIZE
-    font_weight = _FONT_WEIGHT
-    words: list[Word] = []
     # Plain Python numbers from here on: numpy scalars are slow to convert one by one.
     first_chars = keep[starts].tolist()
     last_chars = keep[ends - 1].tolist()
-    for a, b, x0, y0, x1, y1 in zip(first_chars, last_chars, wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(),
-                                    strict=True):
-        size = font_size(handle, a)
-        words.append(
-            Word(
-                text=text[a : b + 1],
-                bbox=(x0, y0, x1, y1),
-                # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
-                size=size if size > 1.5 else y1 - y0,
-                bold=font_weight(handle, a) >= 600,
-            )
-        )
+    font_sizes = np.array(list(map(_FONT_SIZE, repeat(handle, starts.size), first_chars)))
+    # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
+    sizes = np.where(font_sizes > 1.5, font_sizes, wy1 - wy0).tolist()
+    bold = [weight >= 600 for weight in map(_FONT_WEIGHT, repeat(handle, starts.size), first_chars)]
+    bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
+    words = [Word(text[a : b + 1], bbox, size, heavy)
+             for a, b, bbox, size, heavy in zip(first_chars, last_chars, bboxes, sizes, bold, strict=True)]
     kept_chars = chars[keep]
     readable = int(np.count_nonzero((kept_chars != 0xFFFD) & ((kept_chars < 0xE000) | (kept_chars > 0xF8FF))))
     return TextLayer(
@@ -233,24 +226,22 @@ _FONT_WEIGHT = _direct(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, ctypes.c_v
 _CHAR_ANGLE = _direct(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
 assert ctypes.sizeof(pdfium_c.FS_RECTF) == 16
 
-_WHITESPACE = np.array([0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE],
-                       dtype=np.uint32)
+# Characters that separate words (and NUL, which some producers emit), as a lookup table over the BMP.
+_IS_SPACE = np.zeros(0x10000, dtype=bool)
+_IS_SPACE[[0x00, 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE]] = True
 
 
 def _text_rotation(handle: int, n: int, space: np.ndarray) -> int:
     """The dominant direction of the text in user space, as 0/90/180/270 degrees (`handle`: the text page)."""
-    votes = {0: 0, 90: 0, 180: 0, 270: 0}
-    step = max(1, n // 200)
-    for i in range(0, n, step):
-        if space[i]:
-            continue
-        angle = _CHAR_ANGLE(handle, i)
-        if angle < 0:
-            continue
-        # PDFium measures clockwise (text running up the page reads 270); we count anticlockwise.
-        votes[-round(math.degrees(angle) / 90.0) % 4 * 90] += 1
-    best = max(votes, key=lambda k: votes[k])
-    return best if votes[best] > 0 else 0
+    sample = np.arange(0, n, max(1, n // 200))
+    sample = sample[~space[sample]]
+    angles = np.array(list(map(_CHAR_ANGLE, repeat(handle, sample.size), sample.tolist())), dtype=np.float64)
+    angles = angles[angles >= 0]  # no angle known
+    if angles.size == 0:
+        return 0
+    # PDFium measures clockwise (text running up the page reads 270); we count anticlockwise.
+    quarter_turns = (-np.round(np.degrees(angles) / 90.0)).astype(np.int64) % 4
+    return int(np.argmax(np.bincount(quarter_turns, minlength=4))) * 90
 
 
 def _to_frame(boxes: np.ndarray, rotation: int, left: float, top: float, width: float, height: float):

@@ -26,28 +26,35 @@ def build_lines(words: list[Word]) -> list[Line]:
     """Group words into line segments: same baseline, no wide gap."""
     if not words:
         return []
+    # The comparisons below are spelled out rather than calling min()/max() (with the same results, ties
+    # included): this loop runs for every word of every page, several times.
     rows: list[list[Word]] = []
+    row: list[Word] = []
     row_top = row_bottom = 0.0
-    for word in sorted(words, key=lambda w: (w.bbox[1] + w.bbox[3]) / 2):
-        top, bottom = word.bbox[1], word.bbox[3]
-        if rows:
-            overlap = min(bottom, row_bottom) - max(top, row_top)
-            if overlap >= 0.5 * min(bottom - top, row_bottom - row_top):
-                rows[-1].append(word)
+    for word in sorted(words, key=_centre_y):
+        _, top, _, bottom = word.bbox
+        if row:
+            low = row_bottom if row_bottom < bottom else bottom
+            high = row_top if row_top > top else top
+            height, row_height = bottom - top, row_bottom - row_top
+            if low - high >= 0.5 * (row_height if row_height < height else height):
+                row.append(word)
                 continue
-        rows.append([word])
+        row = [word]
+        rows.append(row)
         row_top, row_bottom = top, bottom
     lines: list[Line] = []
     for row in rows:
-        row.sort(key=lambda w: w.bbox[0])
+        row.sort(key=_left)
         first = len(lines)
-        segment: list[Word] = [row[0]]
+        prev = row[0]
+        segment: list[Word] = [prev]
         for word in row[1:]:
-            prev = segment[-1]
             if word.text == prev.text and _is_duplicate(prev, word):
                 continue  # fake bold: the same glyphs drawn twice, slightly offset
             gap = word.bbox[0] - prev.bbox[2]
-            if gap > _SEGMENT_GAP * max(prev.size, word.size, 1.0) and not (
+            size = word.size if word.size > prev.size else prev.size
+            if gap > _SEGMENT_GAP * (1.0 if size < 1.0 else size) and not (
                 # A bullet is set apart from its text by a tab stop; it still belongs to the line.
                 len(segment) == 1 and _BULLET.match(prev.text + " ") is not None
             ):
@@ -55,10 +62,20 @@ def build_lines(words: list[Word]) -> list[Line]:
                 segment = [word]
             else:
                 segment.append(word)
+            prev = word
         lines.append(Line.of(segment))
-        for line in lines[first:]:
-            line.row_segments = len(lines) - first
+        if len(lines) - first > 1:
+            for line in lines[first:]:
+                line.row_segments = len(lines) - first
     return lines
+
+
+def _centre_y(word: Word) -> float:
+    return (word.bbox[1] + word.bbox[3]) / 2
+
+
+def _left(word: Word) -> float:
+    return word.bbox[0]
 
 
 def _is_duplicate(a: Word, b: Word) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from itertools import pairwise
 from statistics import median
 
@@ -92,10 +93,13 @@ def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[lis
     out: list[Word] = []
     rules: list[Word] = []
     for word in words:
-        if _TYPED_RULE.match(word.text):
+        text = word.text
+        # The patterns only match words that start with a rule character or end with a leader (or a space after
+        # one): testing those characters first keeps the regexes off almost every word.
+        if text[:1] in "-_=─━" and _TYPED_RULE.match(text):
             rules.append(word)
             continue
-        match = _LEADER.search(word.text)
+        match = _LEADER.search(text) if text[-1:] in ".·…_" or text[-1:].isspace() else None
         if match is None:
             out.append(word)
             continue
@@ -304,8 +308,11 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     ruled_cols = _dedupe(sorted({round(v[0] / tol) * tol for v in v_in}), 2 * tol)
     mids = [median((w.bbox[1] + w.bbox[3]) / 2 for w in ln) for ln in lines]
 
+    # The vertical extents of the rules at each ruled column.
+    spans = {b: [(v[1] - tol, v[2] + tol) for v in v_in if abs(v[0] - b) <= 2 * tol] for b in ruled_cols}
+
     def covered(x: float, y: float) -> bool:
-        return any(abs(v[0] - x) <= 2 * tol and v[1] - tol <= y <= v[2] + tol for v in v_in)
+        return any(top <= y <= bottom for top, bottom in spans[x])
 
     # A rule that runs down most of the table is a column border, and where it breaks, cells merge. Rules
     # over a few rows only (header cell borders) are hints, like the blank bands in the text.
@@ -327,28 +334,31 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     # Rows: ruled when rules separate most neighbouring lines, else text lines with wrapped lines joined.
     h_rows = [h for h in h_in if min(h[2], x1) - max(h[1], x0) >= 0.4 * (x1 - x0)]
 
-    def rule_between(a: list[Word], b: list[Word]) -> bool:
-        # Between the lines' middles: loose glyph boxes of tightly ruled rows reach over the rule.
-        top = median((w.bbox[1] + w.bbox[3]) / 2 for w in a)
-        bottom = median((w.bbox[1] + w.bbox[3]) / 2 for w in b)
-        # Short rules (a shaded label cell, drawn line by line) do not separate rows of the whole table.
-        return any(top < h[0] < bottom for h in h_rows)
-
+    # Whether a rule runs between each line and the next, between the lines' middles: loose glyph boxes of tightly
+    # ruled rows reach over the rule. Short rules (a shaded label cell, drawn line by line) do not separate rows
+    # of the whole table.
+    ruled_after = [any(top < h[0] < bottom for h in h_rows) for top, bottom in pairwise(mids)]
     pairs = list(pairwise(lines))
-    ruled_rows = bool(pairs) and sum(rule_between(a, b) for a, b in pairs) >= 0.7 * len(pairs) and len(h_in) >= 2
+    ruled_rows = bool(pairs) and sum(ruled_after) >= 0.7 * len(pairs) and len(h_in) >= 2
     rows: list[list[list[Word]]] = [[lines[0]]]
+    row_cols = {_column(w, col_x) for w in lines[0]}  # the columns the current row's words fall in
     first_number_row = None
-    for prev, line in pairs:
+    for (_, line), ruled in zip(pairs, ruled_after, strict=True):
         if ruled_rows:
-            join = not rule_between(prev, line)
+            join = not ruled
         else:
-            join = not rule_between(prev, line) and _continues(rows[-1], line, col_x, em, first_number_row is None)
+            cols = {_column(w, col_x) for w in line}
+            join = not ruled and _continues(rows[-1], line, cols, row_cols, em, first_number_row is None)
         if join:
             rows[-1].append(line)
+            if not ruled_rows:
+                row_cols |= cols
         else:
             if first_number_row is None and any(_is_number(w.text) for ln in rows[-1] for w in ln):
                 first_number_row = len(rows) - 1
             rows.append([line])
+            if not ruled_rows:
+                row_cols = cols
 
     n_rows, n_cols = len(rows), len(col_x) + 1
     slot_words: list[list[list[tuple[int, Word]]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
@@ -375,21 +385,22 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         soft = [not hard or not covered(b, mid) for b, hard in bounds]
         for li, line in enumerate(row):
             prev: Word | None = None
+            pc = 0
             for word in line:
                 c = _column(word, col_x)
                 slot_words[r][c].append((li, word))
-                if prev is not None:
-                    pc = _column(prev, col_x)
-                    # A phrase that runs across a boundary spans the columns on both sides of it.
-                    if pc != c and word.bbox[0] - prev.bbox[2] < 0.6 * max(em, 0.5 * (word.size + prev.size) / 2):
-                        for k in range(pc, c):
-                            if soft[k]:
-                                union(r * n_cols + k, r * n_cols + k + 1)
-                prev = word
+                # A phrase that runs across a boundary spans the columns on both sides of it.
+                if (prev is not None and pc != c
+                        and word.bbox[0] - prev.bbox[2] < 0.6 * max(em, 0.5 * (word.size + prev.size) / 2)):
+                    for k in range(pc, c):
+                        if soft[k]:
+                            union(r * n_cols + k, r * n_cols + k + 1)
+                prev, pc = word, c
             for word in line:
                 # A single word over a soft boundary (centred header text) spans it.
-                for k, (b, _) in enumerate(bounds):
-                    if soft[k] and word.bbox[0] + tol < b < word.bbox[2] - tol:
+                left, right = word.bbox[0] + tol, word.bbox[2] - tol
+                for k in range(bisect_right(col_x, left), bisect_left(col_x, right)):
+                    if soft[k]:
                         union(r * n_cols + k, r * n_cols + k + 1)
         # Ruled boundaries that stop short of this row leave its neighbouring slots merged, when text sits on
         # one side only (two texts apart on either side are two cells, whatever the drawing says).
@@ -413,6 +424,20 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         groups.setdefault(find(i), []).append(i)
     cells: list[TableCell] = []
     for members in groups.values():
+        if len(members) == 1:  # most cells cover one slot, and most of those hold one word or none
+            r, c = divmod(members[0], n_cols)
+            slot = slot_words[r][c]
+            if len(slot) == 1:
+                word = slot[0][1]
+                cells.append(TableCell(r, c, 1, 1, word.text.strip(), word.bbox))
+                continue
+            if slot:
+                text, bbox = _cell_text([(r, li, w) for li, w in slot]), union_bbox([w.bbox for _, w in slot])
+            else:
+                edges = [x0, *col_x, x1]
+                text, bbox = "", (edges[c], row_spans[r][0], edges[c + 1], row_spans[r][1])
+            cells.append(TableCell(r, c, 1, 1, text, bbox))
+            continue
         rs = [i // n_cols for i in members]
         cs = [i % n_cols for i in members]
         r0, r1, c0, c1 = min(rs), max(rs), min(cs), max(cs)
@@ -446,8 +471,8 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     table = _compact(cells, set(kept), occupied_cols)
     if table is None:
         return None
-    filled_rows = sum(1 for r in range(table.n_rows)
-                      if sum(1 for c in table.cells if c.row == r and c.text) >= 2)
+    texts_per_row = Counter(c.row for c in table.cells if c.text)
+    filled_rows = sum(1 for count in texts_per_row.values() if count >= 2)
     if filled_rows < 2:
         return None
     table.words = [w for r in kept for slot in slot_words[r] for _, w in slot]
@@ -461,17 +486,25 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
 def _rows(items: list) -> list[list]:
     """Words or line segments grouped into rows, top down: each joins the row its vertical extent mostly overlaps
     (the row's extent grows as it does); within a row they keep their top-down order."""
+    # min()/max() spelled out as comparisons (same results, ties included): this runs for every word of a table.
     rows: list[list] = []
+    row: list = []
     top = bottom = 0.0
     for item in sorted(items, key=lambda it: (it.bbox[1] + it.bbox[3]) / 2):
-        if rows:
-            overlap = min(bottom, item.bbox[3]) - max(top, item.bbox[1])
-            if overlap >= 0.5 * min(bottom - top, item.bbox[3] - item.bbox[1]):
-                rows[-1].append(item)
-                top, bottom = min(top, item.bbox[1]), max(bottom, item.bbox[3])
+        _, item_top, _, item_bottom = item.bbox
+        if row:
+            overlap = (item_bottom if item_bottom < bottom else bottom) - (item_top if item_top > top else top)
+            height, item_height = bottom - top, item_bottom - item_top
+            if overlap >= 0.5 * (item_height if item_height < height else height):
+                row.append(item)
+                if item_top < top:
+                    top = item_top
+                if item_bottom > bottom:
+                    bottom = item_bottom
                 continue
-        rows.append([item])
-        top, bottom = item.bbox[1], item.bbox[3]
+        row = [item]
+        rows.append(row)
+        top, bottom = item_top, item_bottom
     return rows
 
 
@@ -484,49 +517,57 @@ def _text_lines(words: list[Word]) -> list[list[Word]]:
 
 def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
     """Centres of vertical blank bands that (almost) no line crosses: the gaps between columns."""
-    lo = min(w.bbox[0] for ln in lines for w in ln)
-    hi = max(w.bbox[2] for ln in lines for w in ln)
+    x0 = np.array([w.bbox[0] for ln in lines for w in ln])
+    x1 = np.array([w.bbox[2] for ln in lines for w in ln])
+    line_of = np.repeat(np.arange(len(lines)), [len(ln) for ln in lines])
+    lo, hi = x0.min(), x1.max()
     # An eighth of a line height, but never more than 4,000 bins: garbage fonts report tiny heights.
     step = max(em / 8, (hi - lo) / 4000)
     n = int((hi - lo) / step) + 2
-    cover = np.zeros(n, dtype=np.int32)
-    for line in lines:
-        row = np.zeros(n, dtype=bool)
-        for w in line:
-            row[int((w.bbox[0] - lo) / step): int((w.bbox[2] - lo) / step) + 1] = True
-        cover += row
+    # How many lines cover each bin: each line's words marked as bins [start, stop), overlapping words of one line
+    # counted once. Truncation and negative stops as Python's int() and slicing have them.
+    start = ((x0 - lo) / step).astype(np.int64)
+    stop = ((x1 - lo) / step).astype(np.int64) + 1
+    stop = np.where(stop < 0, np.maximum(stop + n, 0), stop)
+    marks = stop > start
+    start, stop, line_of = start[marks], stop[marks], line_of[marks]
+    order = np.lexsort((start, line_of))
+    start, stop, line_of = start[order], stop[order], line_of[order]
+    # The furthest stop so far within each line (lines offset apart so that one line's stops never reach the next).
+    offset = line_of * (n + 1)
+    reach = np.maximum.accumulate(stop + offset) - offset
+    opens = np.ones(start.size, dtype=bool)
+    opens[1:] = (line_of[1:] != line_of[:-1]) | (start[1:] > reach[:-1])
+    firsts = np.flatnonzero(opens)
+    lasts = np.append(firsts[1:] - 1, start.size - 1)
+    cover = np.cumsum(np.bincount(start[firsts], minlength=n + 1) - np.bincount(reach[lasts], minlength=n + 1))[:n]
     # A few lines may cross a gap (titles spanning columns); more than that and it is no gap.
     allowed = int(0.15 * len(lines))
     blank = cover <= allowed
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], blank.view(np.int8), [0]))))
     out: list[float] = []
-    i = 0
-    while i < n:
-        if blank[i]:
-            j = i
-            while j < n and blank[j]:
-                j += 1
-            width = (j - i) * step
-            # Wider than a word space: monospaced tables separate columns by little more than that.
-            if i > 0 and j < n and width >= 0.45 * font:
-                # Where fewest lines cross, biased to the middle of the band.
-                seg = cover[i:j]
-                zero = np.flatnonzero(seg == seg.min())
-                mid = (zero[0] + zero[-1]) / 2
-                out.append(lo + (i + mid) * step)
-            i = j
-        else:
-            i += 1
+    for i, j in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        width = (j - i) * step
+        # Wider than a word space: monospaced tables separate columns by little more than that.
+        if i > 0 and j < n and width >= 0.45 * font:
+            # Where fewest lines cross, biased to the middle of the band.
+            seg = cover[i:j]
+            zero = np.flatnonzero(seg == seg.min())
+            mid = (zero[0] + zero[-1]) / 2
+            out.append(lo + (i + mid) * step)
     return out
 
 
-def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: float, in_header: bool) -> bool:
-    """True when `line` is a wrapped continuation of the row above it rather than a row of its own."""
+def _continues(row: list[list[Word]], line: list[Word], cols: set[int], row_cols: set[int], em: float,
+               in_header: bool) -> bool:
+    """True when `line` is a wrapped continuation of the row above it rather than a row of its own.
+
+    `cols` and `row_cols` are the columns that the line's and the row's words fall in.
+    """
     prev = row[-1]
     gap = min(w.bbox[1] for w in line) - max(w.bbox[3] for w in prev)
     if gap > 0.9 * em:
         return False
-    cols = {_column(w, col_x) for w in line}
-    row_cols = {_column(w, col_x) for ln in row for w in ln}
     if not cols <= row_cols:
         return False
     first = line[0].text
@@ -535,7 +576,6 @@ def _continues(row: list[list[Word]], line: list[Word], col_x: list[float], em: 
     prev_last = prev[-1].text
     if prev_last.endswith(("-", ",")) or prev_last.lower() in {"and", "of", "or", "the", "in", "for", "to", "with"}:
         return True
-    # Header cells wrap onto several lines; the stub column (labels) is empty on both.
     # Header cells wrap onto several lines; the stub column (labels) is empty on both.
     return in_header and 0 not in cols and 0 not in row_cols and not any(_is_number(w.text) for w in line)
 
@@ -548,6 +588,8 @@ def _column(word: Word, col_x: list[float]) -> int:
 def _cell_text(content: list[tuple[int, int, Word]]) -> str:
     if not content:
         return ""
+    if len(content) == 1:  # one word: what join_lines makes of it
+        return content[0][2].text.strip()
     by_line: dict[tuple[int, int], list[Word]] = {}
     for r, li, w in content:
         by_line.setdefault((r, li), []).append(w)
@@ -565,6 +607,13 @@ def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set
     out: list[TableCell] = []
     seen: set[tuple[int, int]] = set()
     for cell in cells:
+        if cell.row_span == 1 and cell.col_span == 1:  # most cells: no span to shrink, often not even moved
+            row, col = row_map.get(cell.row), col_map.get(cell.col)
+            if row is not None and col is not None and (row, col) not in seen:
+                seen.add((row, col))
+                out.append(cell if row == cell.row and col == cell.col else TableCell(row, col, 1, 1, cell.text,
+                                                                                      cell.bbox))
+            continue
         rows = [row_map[r] for r in range(cell.row, cell.row + cell.row_span) if r in row_map]
         cols = [col_map[c] for c in range(cell.col, cell.col + cell.col_span) if c in col_map]
         if not rows or not cols:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from PIL import Image
@@ -38,43 +39,45 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
 
     `rotation` is the text layer's rotation, so the lines land in the same upright frame as the words.
     """
-    import pypdfium2.raw as pdfium_c
-
     left, bottom, right, top = page.get_cropbox()
     width, height = right - left, top - bottom
     boxes: list[tuple[float, float, float, float]] = []  # user space: x0, y0, x1, y1 (y up)
-    bounds = [ctypes.c_float() for _ in range(4)]
-    refs = [ctypes.byref(v) for v in bounds]
+    outlines: list[int] = []  # larger paths, whose straight edges may be rules
+    bounds = (ctypes.c_float * 4)()
+    at = ctypes.addressof(bounds)
     # The raw API rather than pypdfium2's object wrappers: a page can hold tens of thousands of objects, and
     # only the paths matter here.
-    for obj in _path_objects(page.raw, pdfium_c):
-        pdfium_c.FPDFPageObj_GetBounds(obj, *refs)
-        x0, y0, x1, y1 = (v.value for v in bounds)
+    for obj in _path_objects(ctypes.cast(page.raw, ctypes.c_void_p).value):
+        _calls.bounds(obj, at, at + 4, at + 8, at + 12)
+        x0, y0, x1, y1 = bounds
         w, h = x1 - x0, y1 - y0
         if max(w, h) < _MIN_LENGTH:
             continue
         if w <= _THIN or h <= _THIN:
             boxes.append((x0, y0, x1, y1))
-            continue
-        boxes.extend(_path_edges(obj, pdfium_c))
-    if not boxes:
+        else:
+            outlines.append(obj)
+    edges = _path_edges(outlines)
+    if not boxes and not len(edges):
         return Rulings()
-    arr = np.asarray(boxes, dtype=np.float64)
+    arr = np.concatenate((np.asarray(boxes, dtype=np.float64).reshape(-1, 4), edges))
     # Into the upright frame the text layer uses (left, bottom, right, top order for _to_frame).
     from mcp_docvl.documents.pdf import _to_frame
 
     fx0, fy0, fx1, fy1 = _to_frame(arr, rotation, left, top, width, height)
     out = Rulings()
-    for a, b, c, d in zip(fx0, fy0, fx1, fy1, strict=True):
+    for a, b, c, d in zip(fx0.tolist(), fy0.tolist(), fx1.tolist(), fy1.tolist(), strict=True):
         if (c - a) >= (d - b):
-            out.horizontal.append(((b + d) / 2, float(a), float(c)))
+            out.horizontal.append(((b + d) / 2, a, c))
         else:
-            out.vertical.append(((a + c) / 2, float(b), float(d)))
+            out.vertical.append(((a + c) / 2, b, d))
     return out
 
 
 class _PathCalls:
-    """PDFium's path-segment calls with plain integer arguments (a grid can have thousands of segments)."""
+    """PDFium's page-object and path-segment calls with plain integer arguments: a page can hold tens of
+    thousands of objects and a grid thousands of segments, and converting wrapper objects on every call would
+    cost more than the calls themselves."""
 
     def __init__(self) -> None:
         import pypdfium2.raw as pdfium_c
@@ -82,70 +85,88 @@ class _PathCalls:
         def direct(function, restype, *argtypes):
             return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
 
-        vp = ctypes.c_void_p
-        self.count = direct(pdfium_c.FPDFPath_CountSegments, ctypes.c_int, vp)
-        self.segment = direct(pdfium_c.FPDFPath_GetPathSegment, vp, vp, ctypes.c_int)
-        self.point = direct(pdfium_c.FPDFPathSegment_GetPoint, ctypes.c_int, vp, vp, vp)
-        self.kind = direct(pdfium_c.FPDFPathSegment_GetType, ctypes.c_int, vp)
-        self.closes = direct(pdfium_c.FPDFPathSegment_GetClose, ctypes.c_int, vp)
+        vp, i = ctypes.c_void_p, ctypes.c_int
+        self.count_objects = direct(pdfium_c.FPDFPage_CountObjects, i, vp)
+        self.get_object = direct(pdfium_c.FPDFPage_GetObject, vp, vp, i)
+        self.count_form_objects = direct(pdfium_c.FPDFFormObj_CountObjects, i, vp)
+        self.get_form_object = direct(pdfium_c.FPDFFormObj_GetObject, vp, vp, ctypes.c_ulong)
+        self.object_type = direct(pdfium_c.FPDFPageObj_GetType, i, vp)
+        self.bounds = direct(pdfium_c.FPDFPageObj_GetBounds, i, vp, vp, vp, vp, vp)
+        self.matrix = direct(pdfium_c.FPDFPageObj_GetMatrix, i, vp, vp)
+        self.count = direct(pdfium_c.FPDFPath_CountSegments, i, vp)
+        self.segment = direct(pdfium_c.FPDFPath_GetPathSegment, vp, vp, i)
+        self.point = direct(pdfium_c.FPDFPathSegment_GetPoint, i, vp, vp, vp)
+        self.kind = direct(pdfium_c.FPDFPathSegment_GetType, i, vp)
+        self.closes = direct(pdfium_c.FPDFPathSegment_GetClose, i, vp)
+        self.PATH, self.FORM = pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM
+        self.MOVETO, self.LINETO = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_LINETO
 
 
 _calls = _PathCalls()
 
 
-def _path_objects(container, pdfium_c, depth: int = 0):
-    """Path objects of a page (or form XObject), looking into forms up to two levels deep."""
+def _path_objects(container: int, depth: int = 0) -> list[int]:
+    """Path objects (handles) of a page (or form XObject), looking into forms up to two levels deep."""
     is_form = depth > 0
-    count = (pdfium_c.FPDFFormObj_CountObjects if is_form else pdfium_c.FPDFPage_CountObjects)(container)
-    get = pdfium_c.FPDFFormObj_GetObject if is_form else pdfium_c.FPDFPage_GetObject
-    for i in range(max(count, 0)):
-        obj = get(container, i)
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
-            yield obj
-        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 2:
-            yield from _path_objects(obj, pdfium_c, depth + 1)
+    count = max((_calls.count_form_objects if is_form else _calls.count_objects)(container), 0)
+    objects = list(map(_calls.get_form_object if is_form else _calls.get_object, repeat(container, count),
+                       range(count)))
+    paths: list[int] = []
+    for obj, kind in zip(objects, map(_calls.object_type, objects), strict=True):
+        if kind == _calls.PATH:
+            paths.append(obj)
+        elif kind == _calls.FORM and depth < 2:
+            paths.extend(_path_objects(obj, depth + 1))
+    return paths
 
 
-def _path_edges(obj, pdfium_c) -> list[tuple[float, float, float, float]]:
-    """The axis-aligned straight pieces of a larger path (grids drawn as one path, rectangles)."""
-    matrix = pdfium_c.FS_MATRIX()
-    pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
-    a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
-    handle = ctypes.cast(obj, ctypes.c_void_p).value
-    n = _calls.count(handle)
-    if n <= 0 or n > 5000:
-        return []
-    x = ctypes.c_float()
-    y = ctypes.c_float()
-    px_ref, py_ref = ctypes.addressof(x), ctypes.addressof(y)
-    points: list[tuple[float, float, int, bool]] = []
-    for i in range(n):
-        seg = _calls.segment(handle, i)
-        _calls.point(seg, px_ref, py_ref)
-        px, py = x.value, y.value
-        points.append((a * px + c * py + e, b * px + d * py + f, _calls.kind(seg), bool(_calls.closes(seg))))
-    edges: list[tuple[float, float, float, float]] = []
-    start = None
-    prev = None
-    for px, py, kind, closes in points:
-        if kind == pdfium_c.FPDF_SEGMENT_MOVETO or prev is None:
-            start = prev = (px, py)
-            continue
-        if kind == pdfium_c.FPDF_SEGMENT_LINETO:
-            _add_edge(edges, prev, (px, py))
-        prev = (px, py)
-        if closes and start is not None:
-            _add_edge(edges, prev, start)
-            prev = start
-    return edges
+def _path_edges(paths: list[int]) -> np.ndarray:
+    """The axis-aligned straight pieces of larger paths (grids drawn as one path, rectangles), as rows of
+    x0, y0, x1, y1 in user space.
 
+    All paths of a page are walked in one go: pages draw thousands of short paths, and numpy pays off only over
+    all their segments together.
+    """
+    counts = [_calls.count(obj) for obj in paths]
+    paths = [obj for obj, n in zip(paths, counts, strict=True) if 0 < n <= 5000]
+    counts = [n for n in counts if 0 < n <= 5000]
+    total = sum(counts)
+    if total == 0:
+        return np.empty((0, 4))
+    matrices = (ctypes.c_float * (6 * len(paths)))()
+    at = ctypes.addressof(matrices)
+    list(map(_calls.matrix, paths, range(at, at + 24 * len(paths), 24)))
+    segments: list[int] = []
+    for obj, n in zip(paths, counts, strict=True):
+        segments.extend(map(_calls.segment, repeat(obj, n), range(n)))
+    xy = (ctypes.c_float * (2 * total))()
+    at = ctypes.addressof(xy)
+    list(map(_calls.point, segments, range(at, at + 8 * total, 8), range(at + 4, at + 8 * total, 8)))
+    kinds = np.fromiter(map(_calls.kind, segments), dtype=np.int64, count=total)
+    closes = np.fromiter(map(_calls.closes, segments), dtype=bool, count=total)
+    px, py = np.frombuffer(xy, dtype=np.float32).astype(np.float64).reshape(total, 2).T
+    a, b, c, d, e, f = np.repeat(np.frombuffer(matrices, dtype=np.float32).astype(np.float64).reshape(-1, 6),
+                                 counts, axis=0).T
+    xs = a * px + c * py + e
+    ys = b * px + d * py + f
 
-def _add_edge(edges: list, p: tuple[float, float], q: tuple[float, float]) -> None:
-    dx, dy = abs(q[0] - p[0]), abs(q[1] - p[1])
-    if max(dx, dy) < _MIN_LENGTH or min(dx, dy) > 1.0:
-        return  # too short, or slanted (chart lines)
-    edges.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
+    index = np.arange(total)
+    opens = kinds == _calls.MOVETO
+    opens[np.cumsum(counts) - counts] = True  # a path's first point starts a figure whatever its type
+    start = np.maximum.accumulate(np.where(opens, index, 0))  # each point's figure start
+    closing = closes & ~opens
+    # A segment is drawn from the point before it, or from its figure's start when the one before closed it.
+    prev = index - 1
+    prev[1:] = np.where(closing[:-1], start[:-1], index[:-1])
+    lines = np.flatnonzero((kinds == _calls.LINETO) & ~opens)
+    closed = np.flatnonzero(closing)
+    p = np.concatenate((prev[lines], closed))
+    q = np.concatenate((lines, start[closed]))
+    x0, x1, y0, y1 = xs[p], xs[q], ys[p], ys[q]
+    dx, dy = np.abs(x1 - x0), np.abs(y1 - y0)
+    # Too short, or slanted (chart lines): not a rule.
+    keep = (np.maximum(dx, dy) >= _MIN_LENGTH) & (np.minimum(dx, dy) <= 1.0)
+    return np.column_stack((np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)))[keep]
 
 
 def rulings_from_image(image: Image.Image) -> Rulings:
