@@ -142,21 +142,20 @@ def rows_in_order(region: list[Line]) -> list[Line]:
     from neighbour to neighbour: on a skewed or curled scan the far end of a row drifts by more than a line height
     from its start, yet each pair of neighbours stays level.
     """
-    ordered = sorted(region, key=_mid_y)
-    rows: list[list[Line]] = []
-    for line in ordered:
-        best: list[Line] | None = None
+    rows: list[_Row] = []
+    for line in sorted(region, key=_mid_y):
+        best: _Row | None = None
         best_offset = 0.0
         # Only the last few rows can hold a neighbour: rows are opened top down.
         for row in rows[-_ROWS_LOOKBACK:]:
-            offset = _level_offset(row, line)
+            offset = row.level_offset(line)
             if offset is not None and (best is None or offset < best_offset):
                 best, best_offset = row, offset
         if best is None:
-            rows.append([line])
-        else:
-            best.append(line)
-    return [line for row in rows for line in sorted(row, key=lambda ln: ln.bbox[0])]
+            best = _Row()
+            rows.append(best)
+        best.add(line)
+    return [line for row in rows for line in row.lines]
 
 
 # How many of the latest rows a line may still join (a skewed row is passed by a few rows that start lower).
@@ -171,21 +170,35 @@ def _mid_y(line: Line) -> float:
     return (line.bbox[1] + line.bbox[3]) / 2
 
 
-def _level_offset(row: list[Line], line: Line) -> float | None:
-    """How far `line` sits above or below its horizontally nearest member of `row`; None if it cannot join."""
-    x0, x1 = line.bbox[0], line.bbox[2]
-    nearest = None
-    distance = 0.0
-    for other in row:
-        overlap = min(x1, other.bbox[2]) - max(x0, other.bbox[0])
-        if overlap > 0:
-            return None  # one row never holds two lines above each other
-        if nearest is None or -overlap < distance:
-            nearest, distance = other, -overlap
-    assert nearest is not None
-    offset = abs(_mid_y(nearest) - _mid_y(line))
-    height = min(line.bbox[3] - line.bbox[1], nearest.bbox[3] - nearest.bbox[1])
-    return offset if offset <= _LEVEL * height else None
+class _Row:
+    """Lines side by side, left to right. They never overlap horizontally, so they are sorted by both edges and
+    a newcomer's neighbours are found by bisection (a row of a dense table holds hundreds of segments)."""
+
+    __slots__ = ("lefts", "lines")
+
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.lefts: list[float] = []
+
+    def level_offset(self, line: Line) -> float | None:
+        """How far `line` sits above or below its horizontally nearest member; None if it cannot join."""
+        x0, x1 = line.bbox[0], line.bbox[2]
+        at = bisect_left(self.lefts, x0)
+        left = self.lines[at - 1] if at > 0 else None
+        right = self.lines[at] if at < len(self.lines) else None
+        # One row never holds two lines above each other.
+        if (left is not None and left.bbox[2] > x0) or (right is not None and right.bbox[0] < x1):
+            return None
+        nearest = right if left is None or (right is not None and right.bbox[0] - x1 < x0 - left.bbox[2]) else left
+        assert nearest is not None  # the row is never empty
+        offset = abs(_mid_y(nearest) - _mid_y(line))
+        height = min(line.bbox[3] - line.bbox[1], nearest.bbox[3] - nearest.bbox[1])
+        return offset if offset <= _LEVEL * height else None
+
+    def add(self, line: Line) -> None:
+        at = bisect_left(self.lefts, line.bbox[0])
+        self.lefts.insert(at, line.bbox[0])
+        self.lines.insert(at, line)
 
 
 def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
