@@ -7,7 +7,7 @@ from PIL import Image
 from mcp_docvl.documents.base import TextLayer
 from mcp_docvl.documents.model import Block, Line, Table, Word
 from mcp_docvl.documents.pdf import PdfDocument
-from mcp_docvl.extract.layout import build_lines
+from mcp_docvl.extract.layout import build_lines, rows_in_order
 from mcp_docvl.extract.tables.grid import find_tables
 from mcp_docvl.extract.tables.render import to_markdown
 from mcp_docvl.extract.tables.rulings import Rulings, rulings_from_image, rulings_from_pdf_page
@@ -29,9 +29,11 @@ def image_page_tables(image: Image.Image, words: list[Word], scale: tuple[float,
 
 
 def table_blocks(tables: list[Table]) -> list[Block]:
-    """One block per table: Markdown to show, and the table's own lines so search and plain text still see it."""
-    return [Block(kind="table", lines=build_lines(t.words), bbox=t.bbox, markdown=to_markdown(t), table=t)
-            for t in tables]
+    """One block per table: Markdown to show, and the table's own lines so search and plain text still see it.
+
+    The lines go row by row, left to right, as the table is read (on a skewed scan too)."""
+    return [Block(kind="table", lines=rows_in_order(build_lines(t.words)), bbox=t.bbox, markdown=to_markdown(t),
+                  table=t) for t in tables]
 
 
 def words_outside(words: list[Word], tables: list[Table]) -> list[Word]:
