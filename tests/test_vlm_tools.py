@@ -25,7 +25,7 @@ from mcp_docvl.documents import open_document
 from mcp_docvl.engines.openai_engine import OpenAIEngine
 from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT
 from mcp_docvl.extract.fields import extract_fields
-from mcp_docvl.extract.tables.vlm import TABLES_PROMPT
+from mcp_docvl.extract.tables.vlm import TABLES_PROMPT, parse_html_tables
 from mcp_docvl.server import build_server
 from mcp_docvl.tables import extract_tables
 
@@ -229,6 +229,14 @@ TABLE_HTML = """Here is the table:
 <tr><td>Widget &amp; bolt</td><td>10.00</td><td>11.90</td></tr>
 <tr><td>Gadget</td><td>5.50</td><td>6.55</td></tr>
 </table>"""
+
+
+def test_every_top_level_table_of_a_reply_is_parsed_and_a_cut_off_one_is_left_out():
+    reply = ("<table><tr><th>a</th><th>b</th></tr><tr><td><table><tr><td>n</td></tr></table>q</td><td>2</td></tr>"
+             "</table> and <TABLE><tr><td>z</td></tr></TABLE> then <table><tr><td>cut off by the token lim")
+    first, second = parse_html_tables(reply, (1.0, 2.0, 3.0, 4.0))
+    assert [c.text for c in first.cells] == ["a", "b", "n q", "2"] and first.header_rows == 1
+    assert [c.text for c in second.cells] == ["z"] and second.bbox == (1.0, 2.0, 3.0, 4.0)
 
 
 @pytest.fixture
