@@ -1,18 +1,26 @@
 """Extracting tables: the library entry point behind the `extract_table` tool.
 
 Each page goes through the same per-page pipeline as reading (`reader.extract_page`: text layer when usable,
-the engine otherwise); its table blocks carry the cell structure. A table whose rows do not fit the cell budget
-is returned in row ranges with a cursor; nothing is cut silently.
+the engine otherwise); its table blocks carry the cell structure. With a vision-language engine, a page that
+needs the engine (a scan) or on which the rules and alignments find no table is shown to the model, which
+answers with HTML tables (`extract/tables/vlm.py`); those tables say `method: "vlm"`. A table whose rows do not
+fit the cell budget is returned in row ranges with a cursor; nothing is cut silently.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from PIL import Image
+
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
-from mcp_docvl.documents.model import Table
-from mcp_docvl.engines import Engine
+from mcp_docvl.documents.model import Page, Table
+from mcp_docvl.engines import Engine, PageTranscript
+from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.tables.render import FORMATS, render_table
+from mcp_docvl.extract.tables.vlm import tables_from_vlm
 from mcp_docvl.models import ExtractTablesResult, TableCellResult, TableRef, TableResult
 from mcp_docvl.page_ranges import parse_pages
 from mcp_docvl.reader import ProgressCallback, document_info, extract_page
@@ -71,6 +79,8 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
     todo = selected[selected.index(first_page):]
     out: list[TableResult] = []
     searched: list[int] = []
+    # Pages where the model's reply held no table and did not say there was none.
+    unread: list[int] = []
     used = 0
     next_cursor = continuation = None
     # The last table of the page before, for linking tables that run over a page break.
@@ -81,9 +91,11 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
             continuation = (f"Stopped after {settings.max_pages_per_call} pages (the per-call page limit); pages "
                             f"{number}-{todo[-1]} were not searched. Call again with cursor=next_cursor.")
             break
-        page = extract_page(doc, number, engine, settings)
+        found = _page_tables(doc, number, engine, settings)
+        page, tables = found.page, found.tables
         searched.append(number)
-        tables = [b.table for b in page.blocks if b.kind == "table" and b.table is not None]
+        if not found.understood:
+            unread.append(number)
         for index, table in enumerate(tables):
             linked = None
             if index == 0 and previous is not None and previous[0] == number - 1:
@@ -101,7 +113,7 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
             if end == row:  # not even one row fits what is left; it opens the next call
                 next_cursor = f"{src.sha256[:12]}.{number}.{index}.{row}"
                 break
-            result = _table_result(table, number, index, page.method, page.unit, row, end, fmt, linked)
+            result = _table_result(table, number, index, found.methods[index], page.unit, row, end, fmt, linked)
             used += len(result.cells)
             out.append(result)
             if end < table.n_rows:
@@ -118,9 +130,65 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
                                 "with cursor=next_cursor, or raise max_cells.")
             break
     return ExtractTablesResult(
-        document=document_info(src, doc), format=fmt, pages=searched, tables=out, message=_message(out, searched),
+        document=document_info(src, doc), format=fmt, pages=searched, tables=out,
+        message=_message(out, searched) + _unread_note(unread),
         truncated=next_cursor is not None, next_cursor=next_cursor, continuation=continuation,
     )
+
+
+@dataclass(slots=True)
+class _PageTables:
+    page: Page
+    tables: list[Table]
+    # Per table: "text_layer", "ocr" or "vlm" (where its words came from).
+    methods: list[str]
+    understood: bool = True
+
+
+class _KeepImage:
+    """Stands in for a vision-language engine while a page is built for its tables.
+
+    A page the engine would transcribe is not transcribed: extract_table needs its tables, not its Markdown, and
+    the table prompt is a request of its own. The rendered page is kept for that request.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.image: Image.Image | None = None
+
+    def transcribe_page(self, image: Image.Image) -> PageTranscript:
+        self.image = image
+        return PageTranscript(words=[], confidence=0.0, markdown="")
+
+
+def _page_tables(doc: Document, number: int, engine: Engine | None, settings: Settings) -> _PageTables:
+    """The tables of page `number`: from the text layer or OCR words, else (with a VLM engine) from the model."""
+    if not isinstance(engine, GenerativeEngine):
+        page = extract_page(doc, number, engine, settings)
+        tables = _table_blocks(page)
+        return _PageTables(page, tables, [page.method] * len(tables))
+    stand_in = _KeepImage(engine.name)
+    page = extract_page(doc, number, stand_in, settings)
+    tables = _table_blocks(page)
+    if tables or (page.method == "text_layer" and not page.lines):  # tables found by the rules, or a blank page
+        return _PageTables(page, tables, [page.method] * len(tables))
+    image = stand_in.image
+    if image is None:  # a text-layer page: rendered only now that the model is needed
+        image = doc.render(number - 1, settings.ocr_dpi if page.unit == "pt" else None)
+    answer = tables_from_vlm(engine, image, (0.0, 0.0, page.width, page.height), settings.vlm_max_new_tokens)
+    return _PageTables(page, answer.tables, ["vlm"] * len(answer.tables), answer.understood)
+
+
+def _table_blocks(page: Page) -> list[Table]:
+    return [b.table for b in page.blocks if b.kind == "table" and b.table is not None]
+
+
+def _unread_note(pages: list[int]) -> str:
+    if not pages:
+        return ""
+    return (f" The vision-language model's reply for page{'s' if len(pages) > 1 else ''} {_span(pages)} held no "
+            "HTML table and did not say there was none, so tables there may be missing; check the engine's model "
+            "(DOCVL_VLM_MODEL), or read the page with read_document.")
 
 
 def _rows_that_fit(table: Table, row: int, budget: int) -> int:

@@ -5,7 +5,9 @@ Two ways to fill it:
   same row or just below, the largest amount on a total line, the company name near the top, the address block
   under it, dates and amounts read by the typed parsers;
 - a vision-language engine: the model is prompted with the schema and the page text and images; its JSON is
-  validated against the schema and, if it fails, asked again once with the validation error.
+  validated against the schema and, if it fails, asked again once with the validation error. A second reply
+  that does not fit either hands the document to the rules, and the result says so (method "rules", a warning,
+  and each field the rules leave null names the model's error too).
 Either way, a value that does not fit its field's type is dropped (null, with the reason), never returned.
 """
 
@@ -16,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 from jsonschema.validators import validator_for
@@ -39,6 +41,8 @@ from mcp_docvl.sources import Source, load_source
 _DEFAULT_PAGES = 3
 _VLM_PAGES = 2
 _VLM_TEXT_CHARS = 12_000
+# Tokens of one JSON reply: far more than a filled schema takes; DOCVL_VLM_MAX_NEW_TOKENS caps it lower.
+_VLM_REPLY_TOKENS = 1024
 
 # Labels of the amount actually paid, strongest first. Words are matched case-insensitively.
 _TOTAL_STRONG = re.compile(
@@ -824,10 +828,22 @@ def extract_fields(source: str | Source, schema: dict | None = None, *,
     warnings: list[str] = []
     if doc.page_count > len(numbers) and not pages:
         warnings.append(f"Only pages 1-{len(numbers)} of {doc.page_count} were read; pass `pages` to read others.")
+    method: Literal["rules", "vlm"] = "rules"
+    results: dict[str, FieldResult] | None = None
+    failure = None
     if isinstance(engine, GenerativeEngine):
-        results, method = _fill_with_model(engine, target, loaded, images, warnings), "vlm"
-    else:
-        results, method = _fill_with_rules(target, loaded), "rules"
+        filled = _fill_with_model(engine, target, loaded, images, min(_VLM_REPLY_TOKENS, settings.vlm_max_new_tokens))
+        if isinstance(filled, str):
+            failure = filled
+        else:
+            results, method = filled, "vlm"
+    if results is None:
+        results = _fill_with_rules(target, loaded)
+    if failure:
+        warnings.append(f"{failure}; the fields were read by the layout rules instead.")
+        results = {name: r if r.value is not None else r.model_copy(
+            update={"reason": f"{failure}; the layout rules found no value either: {r.reason}"})
+            for name, r in results.items()}
     out_schema = nullable(target)
     data = {name: result.value for name, result in results.items()}
     jsonschema.validate(data, out_schema)  # a failure here is a bug: every value was checked on its own
@@ -882,22 +898,28 @@ def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
 # Vision-language engine
 
 
+def _page_text(page: Page) -> str:
+    """What the model is told a page says: its recognised lines, or the Markdown a VLM wrote for it."""
+    text = "\n".join(ln.text for b in page.blocks for ln in b.lines)
+    return text or "\n".join(b.markdown for b in page.blocks if b.markdown)
+
+
 def _fill_with_model(engine: GenerativeEngine, schema: dict, pages: list[Page], images: list,
-                     warnings: list[str]) -> dict[str, FieldResult]:
-    text = "\n\n".join(f"[page {p.number}]\n" + "\n".join(ln.text for b in p.blocks for ln in b.lines) for p in pages)
+                     max_new_tokens: int) -> dict[str, FieldResult] | str:
+    """The fields as the model fills them, or why it could not (neither reply fitted the schema)."""
+    text = "\n\n".join(f"[page {p.number}]\n{_page_text(p)}" for p in pages)
     prompt = (
         "Fill this JSON Schema from the document (page images and text below). Reply with one JSON object only. "
         "Use null for a field the document does not show; copy values as printed, dates as YYYY-MM-DD, amounts as "
         f"plain numbers.\n\nSchema:\n{json.dumps(schema)}\n\nDocument text:\n{text[:_VLM_TEXT_CHARS]}"
     )
     target = nullable(schema)
-    data, error = _ask_json(engine, prompt, images, target)
+    data, error = _ask_json(engine, prompt, images, target, max_new_tokens)
     if error is not None:
         data, error = _ask_json(engine, f"{prompt}\n\nYour last reply was not valid: {error}. Reply again.", images,
-                                target)
+                                target, max_new_tokens)
     if error is not None:
-        warnings.append(f"The model's reply did not fit the schema twice ({error}); fields are null.")
-        data = {}
+        return f"The model's reply did not fit the schema twice (last error: {error})"
     results = {}
     for name, spec in schema["properties"].items():
         value = data.get(name)
@@ -905,18 +927,18 @@ def _fill_with_model(engine: GenerativeEngine, schema: dict, pages: list[Page], 
             results[name] = FieldResult(value=None, confidence=0.0, reason="The model found no value.")
             continue
         where = _locate(pages, value)
-        found = _Found(value, where[0], where[1], where[2], 0.8) if where else _Found(
-            value, pages[0], (0.0, 0.0, pages[0].width, pages[0].height), str(value), 0.5)
-        result = _checked(name, spec, found, "")
-        if where is None and result.value is not None:
-            result = FieldResult(value=result.value, citation=None, confidence=0.5,
-                                 reason=None)
-        results[name] = result
+        if where is None:
+            # Not found in the text: the model read it from an image (or made it up); it is returned uncited.
+            result = _checked(name, spec, _Found(value, pages[0], (0.0, 0.0, 0.0, 0.0), str(value), 0.5), "")
+            results[name] = result.model_copy(update={"citation": None})
+        else:
+            results[name] = _checked(name, spec, _Found(value, *where), "")
     return results
 
 
-def _ask_json(engine: GenerativeEngine, prompt: str, images: list, schema: dict) -> tuple[dict, str | None]:
-    reply = engine.generate(prompt, images, max_new_tokens=1024)
+def _ask_json(engine: GenerativeEngine, prompt: str, images: list, schema: dict,
+              max_new_tokens: int) -> tuple[dict, str | None]:
+    reply = engine.generate(prompt, images, max_new_tokens=max_new_tokens)
     found = re.search(r"\{.*\}", reply, re.DOTALL)
     if not found:
         return {}, "no JSON object in the reply"
@@ -937,13 +959,19 @@ def _ask_json(engine: GenerativeEngine, prompt: str, images: list, schema: dict)
     return data, None
 
 
-def _locate(pages: list[Page], value: object) -> tuple[Page, BBox, str] | None:
-    """Where a model's value is printed: the first line holding its text (ignoring case and spacing)."""
+def _locate(pages: list[Page], value: object) -> tuple[Page, BBox, str, float] | None:
+    """Where a model's value is printed (page, box, text, confidence): the first line holding its text, ignoring
+    case and spacing; on a page a VLM transcribed (no word boxes), the Markdown line, cited with the whole page."""
     needle = re.sub(r"\s+", "", str(value)).lower()
     if not needle or isinstance(value, list | dict):
         return None
     for page in pages:
         for line in page.lines:
             if needle in re.sub(r"\s+", "", line.text).lower():
-                return page, line.bbox, line.text
+                return page, line.bbox, line.text, 0.8
+        if not page.lines:
+            for block in page.blocks:
+                for text in (block.markdown or "").splitlines():
+                    if needle in re.sub(r"\s+", "", text).lower():
+                        return page, (0.0, 0.0, page.width, page.height), text.strip(), 0.7
     return None

@@ -1,43 +1,79 @@
-"""The one place a vision-language model reads a table: ask for HTML of a table crop, parse it into cells.
+"""The one place a vision-language model reads tables: ask for HTML of a page's tables, parse them into cells.
 
 The model's HTML carries rowspan/colspan, so merged cells come back as they were drawn. Cell boxes are not known
-from HTML: every cell gets the crop's box (in page units) so citations still point at the table.
+from HTML: every cell gets the box the model was shown (the page, in page units) so citations still point at it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from PIL import Image
 
 from mcp_docvl.documents.model import BBox, Table, TableCell
 from mcp_docvl.engines.base import GenerativeEngine
-from mcp_docvl.errors import EngineError
 
-TABLE_PROMPT = (
-    "Transcribe the table in this image as one HTML <table>. Use <th> for header cells and <td> for the rest, "
-    "rowspan and colspan for merged cells, the text exactly as printed, no styling, no commentary."
+NO_TABLE = "NO TABLE"
+TABLES_PROMPT = (
+    "Transcribe every table in this image as an HTML <table>, top to bottom. Use <th> for header cells and <td> "
+    "for the rest, rowspan and colspan for merged cells, the text exactly as printed, no styling, no commentary. "
+    f"If the image holds no table, reply {NO_TABLE}."
 )
+_TABLE_TAG = re.compile(r"<(/?)table\b[^>]*>", re.IGNORECASE)
 
 
-def table_from_vlm(engine: GenerativeEngine, crop: Image.Image, bbox: BBox, max_new_tokens: int = 4096) -> Table:
-    """Ask `engine` for the table in `crop` (the table's region of the page, `bbox` in page units)."""
-    reply = engine.generate(TABLE_PROMPT, [crop], max_new_tokens=max_new_tokens)
-    table = parse_html_table(reply, bbox)
-    if table is None:
-        raise EngineError("The model did not answer with an HTML table.",
-                          "Check the engine's model; the text-layer/OCR table path works without it.")
-    return table
+@dataclass(slots=True)
+class VlmTables:
+    """What the model answered: its tables, and whether it said plainly that there were none."""
+
+    tables: list[Table] = field(default_factory=list)
+    # False when the reply held neither a table nor NO TABLE (a model that did not follow the prompt).
+    understood: bool = True
+
+
+def tables_from_vlm(engine: GenerativeEngine, image: Image.Image, bbox: BBox, max_new_tokens: int = 4096) -> VlmTables:
+    """Ask `engine` for the tables in `image` (a page, or a region of one, whose box in page units is `bbox`)."""
+    reply = engine.generate(TABLES_PROMPT, [image], max_new_tokens=max_new_tokens)
+    tables = parse_html_tables(reply, bbox)
+    return VlmTables(tables=tables, understood=bool(tables) or NO_TABLE.lower() in reply.lower())
+
+
+def parse_html_tables(markup: str, bbox: BBox = (0.0, 0.0, 0.0, 0.0)) -> list[Table]:
+    """Every top-level <table> in `markup` that has cells, in order (a table nested in a cell stays its text).
+
+    A table whose closing tag is missing (a reply cut off by the token limit) is left out rather than returned
+    with only the rows that were written.
+    """
+    return [table for span in _top_level_tables(markup) if (table := _parse(span, bbox)) is not None]
+
+
+def _top_level_tables(markup: str) -> list[str]:
+    spans: list[str] = []
+    depth = 0
+    start = 0
+    for tag in _TABLE_TAG.finditer(markup):
+        if not tag.group(1):
+            if depth == 0:
+                start = tag.start()
+            depth += 1
+        elif depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append(markup[start:tag.end()])
+    return spans
 
 
 def parse_html_table(markup: str, bbox: BBox = (0.0, 0.0, 0.0, 0.0)) -> Table | None:
     """The first <table> in `markup` as a Table (spans placed the way browsers place them), None if there is none."""
-    match = re.search(r"<table\b.*?</table\s*>", markup, flags=re.IGNORECASE | re.DOTALL)
-    if match is None:
-        return None
+    spans = _top_level_tables(markup)
+    return _parse(spans[0], bbox) if spans else None
+
+
+def _parse(span: str, bbox: BBox) -> Table | None:
     parser = _TableParser()
-    parser.feed(match.group(0))
+    parser.feed(span)
     parser.close()
     if not parser.rows:
         return None
@@ -79,7 +115,8 @@ class _TableParser(HTMLParser):
         if tag == "table":
             self._depth += 1
         if self._depth != 1:
-            return  # nested tables are read as text of their cell
+            self._space()  # nested tables are read as text of their cell, their cells apart
+            return
         if tag == "tr":
             self.rows.append([])
         elif tag in ("td", "th"):
@@ -92,12 +129,18 @@ class _TableParser(HTMLParser):
             self._cell.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
+        if self._depth > 1:
+            self._space()
         if tag in ("td", "th") and self._cell is not None and self._depth == 1:
             text = " ".join("".join(self._cell).split())
             self.rows[-1].append((text, *self._spans))
             self._cell = None
         if tag == "table":
             self._depth -= 1
+
+    def _space(self) -> None:
+        if self._cell is not None:
+            self._cell.append(" ")
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
