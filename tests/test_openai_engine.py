@@ -203,7 +203,7 @@ def test_malformed_answers_are_clear_errors(local_model, payload, expected):
 
 
 def test_requests_in_flight_stay_under_the_concurrency_limit(local_model):
-    chat = Chat(model=local_model, delay=0.2, script=[(200, {"choices": [{"message": {"content": "ok"}}]}, None)] * 6)
+    chat = Chat(model=local_model, delay=0.5, script=[(200, {"choices": [{"message": {"content": "ok"}}]}, None)] * 6)
     with chat_server(chat) as url:
         engine = remote(url, openai_concurrency=2)
         with cf.ThreadPoolExecutor(6) as pool:
