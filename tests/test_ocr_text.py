@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PIL import Image, ImageDraw, ImageFont
+
 from mcp_docvl.engines.ocr import _ascii_forms, _line_words
 
 
@@ -23,9 +25,7 @@ def test_word_boxes_stay_where_the_characters_were():
     assert abs(words[1].bbox[0] - 130 * 12 / 14) < 1e-6
 
 
-def _form_row(gap_mark: str) -> "Image.Image":
-    from PIL import Image, ImageDraw, ImageFont
-
+def _form_row(gap_mark: str) -> Image.Image:
     font = ImageFont.load_default(size=36)
     image = Image.new("RGB", (700, 90), "white")
     draw = ImageDraw.Draw(image)

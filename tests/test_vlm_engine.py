@@ -227,3 +227,31 @@ def test_requests_for_one_image_share_one_early_encoding_and_a_cache_off_engine_
     for _ in range(2):
         uncached.generate("A?", [image], max_new_tokens=6)
     assert uncached.encoder_calls == 2
+
+
+def test_a_page_the_worker_is_encoding_is_not_started_again_early(model_dir):
+    import threading
+
+    engine = make_engine(model_dir)
+    adapter = engine._load()
+    inside, release = threading.Event(), threading.Event()
+    real_encode = adapter.encode
+
+    def gated_encode(*args, **kwargs):  # the real encoder, held at its door so the race happens every time
+        inside.set()
+        release.wait(10)
+        return real_encode(*args, **kwargs)
+
+    adapter.encode = gated_encode
+    prepared = engine._plan("Read.", [page_image("Raced page")], 2)
+    item = prepared.images[0]
+    # The worker reaches the page first (an idle scheduler starts at once), then the caller's early start runs.
+    with cf.ThreadPoolExecutor(1) as pool:
+        worker = pool.submit(engine._encoded, item)
+        assert inside.wait(10)
+        engine._encode_ahead(prepared)
+        release.set()
+        entry = worker.result(10)
+    assert item.ahead.result(10) is entry
+    assert engine.encoder_calls == 1
+    assert not engine._ahead

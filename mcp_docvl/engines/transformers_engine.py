@@ -19,7 +19,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -562,9 +562,21 @@ class TransformersEngine:
             return entry
         with self._ahead_lock:
             ahead = item.ahead or self._ahead.get(item.key)
+            if ahead is None:  # encoded here: say so, so that a late `_encode_ahead` does not start it again
+                mine: Future = Future()
+                self._ahead[item.key] = mine
         if ahead is not None:
             return ahead.result()
-        return self._encode(item)
+        try:
+            entry = self._encode(item)
+            mine.set_result(entry)
+            return entry
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._ahead_lock:
+                self._ahead.pop(item.key, None)
 
     def _encode(self, item: _ImageInput) -> EncodedImage:
         """Run the vision encoder for `item` on the current CUDA stream and put the result in the cache."""
