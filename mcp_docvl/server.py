@@ -255,7 +255,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         table rendered as json, csv, markdown or html.
 
         Works on digital PDFs (text and drawn rules) and on scans and photos (OCR). With a vision-language
-        engine, scans and pages where no table is found are read by the model (those tables say method 'vlm',
+        engine, scans and image pages are read by the model (those tables say method 'vlm',
         and their cells carry the page's box). Merged cells keep their spans; a table continuing from the
         previous page says so in continued_from. No tables is not an error: the list is empty and `message` says
         where nothing was found.

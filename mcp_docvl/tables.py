@@ -2,9 +2,9 @@
 
 Each page goes through the same per-page pipeline as reading (`reader.extract_page`: text layer when usable,
 the engine otherwise); its table blocks carry the cell structure. With a vision-language engine, a page that
-needs the engine (a scan) or on which the rules and alignments find no table is shown to the model, which
-answers with HTML tables (`extract/tables/vlm.py`); those tables say `method: "vlm"`. A table whose rows do not
-fit the cell budget is returned in row ranges with a cursor; nothing is cut silently.
+needs the engine (a scan, an image) is shown to the model, which answers with HTML tables
+(`extract/tables/vlm.py`); those tables say `method: "vlm"`. Text-layer pages keep the rules' tables. A table
+whose rows do not fit the cell budget is returned in row ranges with a cursor; nothing is cut silently.
 """
 
 from __future__ import annotations
@@ -170,11 +170,12 @@ def _page_tables(doc: Document, number: int, engine: Engine | None, settings: Se
     stand_in = _KeepImage(engine.name)
     page = extract_page(doc, number, stand_in, settings)
     tables = _table_blocks(page)
-    if tables or (page.method == "text_layer" and not page.lines):  # tables found by the rules, or a blank page
-        return _PageTables(page, tables, [page.method] * len(tables))
     image = stand_in.image
-    if image is None:  # a text-layer page: rendered only now that the model is needed
-        image = doc.render(number - 1, settings.ocr_dpi if page.unit == "pt" else None)
+    if image is None:
+        # A text-layer page keeps the rules' tables, found or not: their cells hold the exact text, their recall
+        # on born-digital tables is 0.99 (tools/eval_tables.py), and asking the model for every page of running
+        # text would make extract_table on a long report one model request a page.
+        return _PageTables(page, tables, [page.method] * len(tables))
     answer = tables_from_vlm(engine, image, (0.0, 0.0, page.width, page.height), settings.vlm_max_new_tokens)
     return _PageTables(page, answer.tables, ["vlm"] * len(answer.tables), answer.understood)
 

@@ -270,29 +270,36 @@ def test_a_scanned_table_is_read_by_the_model_as_html(settings: Settings, table_
     assert result.message == "Found 1 table on page 1."
 
 
-def test_digital_pages_ask_the_model_only_where_the_rules_find_no_table(settings: Settings, tmp_path: Path):
+def test_digital_pages_keep_the_rules_and_scanned_pages_ask_the_model(settings: Settings, tmp_path: Path):
     rows = [("Country", "Domestic", "Imported", "Total")] + [(f"Land {i}", f"{50 + i}.5", f"{49 - i}.5", f"{100 * i}")
                                                            for i in range(1, 7)]
     grid = [samples.Text(72 + 120 * c, 100 + 18 * r, text, 10) for r, row in enumerate(rows) for c, text in
             enumerate(row)]
     prose = samples.paragraph(72, 100, ["A page of running text with no table at all,", "just two lines."])
     path = tmp_path / "mixed.pdf"
-    path.write_bytes(samples.make_pdf([grid, prose, prose, [], prose]))
+    path.write_bytes(samples.make_pdf([grid, prose, []]))
+    # The same three pages scanned: a TIFF with no text layer.
+    scan = tmp_path / "mixed.tiff"
+    first, *rest = [rendered(str(path), n, 100) for n in (1, 2, 1)]
+    first.save(scan, save_all=True, append_images=rest)
     script = Script([TABLE_HTML, "Lorem ipsum dolor", "There is no table here. NO TABLE"])
     with chat_server(script) as url:
-        result = extract_tables(str(path), settings=settings, engine=vlm(settings, url))
-    # Page 1: the alignment rules find the table, the model is not asked; page 4 is blank: not asked either.
-    # Pages 2, 3 and 5 go to the model: a table, a reply without one, and "no table".
-    assert [t.page for t in result.tables] == [1, 2]
-    ruled, seen = result.tables
-    assert ruled.method == "text_layer" and (ruled.n_rows, ruled.n_cols) == (7, 4)
-    assert seen.method == "vlm" and seen.bbox == [0.0, 0.0, 612.0, 792.0] and seen.n_rows == 4
+        engine = vlm(settings, url)
+        digital = extract_tables(str(path), settings=settings, engine=engine)
+        # Text-layer pages keep the rules' tables (exact text, one render less): the model is never asked for
+        # them, not even for the pages where the rules find none (most pages of a long report).
+        assert script.requests == []
+        scanned = extract_tables(str(scan), settings=settings, engine=engine)
+    [ruled] = digital.tables
+    assert ruled.method == "text_layer" and (ruled.page, ruled.n_rows, ruled.n_cols) == (1, 7, 4)
+    # Every scanned page goes to the model: a table, a reply without one, and "no table".
     assert len(script.requests) == 3 and set(script.prompts()) == {TABLES_PROMPT}
-    # Text-layer pages are rendered for the model at the OCR resolution (200 dpi on US Letter).
-    assert script.images(0)[0].size == (1700, 2200)
-    # Page 3's reply held neither a table nor NO TABLE: the message says tables may be missing there.
-    assert result.message.startswith("Found 2 tables in pages 1-5 (on pages 1-2).")
-    assert "reply for page 3 held no HTML table" in result.message
+    assert script.images(0)[0].size == first.size
+    [seen] = scanned.tables
+    assert (seen.page, seen.method, seen.n_rows) == (1, "vlm", 4)
+    # Page 2's reply held neither a table nor NO TABLE: the message says tables may be missing there.
+    assert scanned.message.startswith("Found 1 table in pages 1-3 (on page 1).")
+    assert "reply for page 2 held no HTML table" in scanned.message
 
 
 # ----------------------------------------------------------------------------------------------------------------
