@@ -136,8 +136,9 @@ def lone_colons(gray: np.ndarray, boxes: list[np.ndarray]) -> list[Word]:
             continue
         right = spans[np.flatnonzero(beside)[np.argmin(spans[beside, 0])]]
         text = min(height, right[3] - right[1]) * _BOX_HEIGHT_KEPT  # the detector pads boxes above and below
-        x0, x1 = int(np.ceil(left[2])) + 1, int(np.floor(right[0])) - 1
-        y0, y1 = int(max(left[1], right[1])), int(np.ceil(min(left[3], right[3])))
+        # Clamped to the image: detector boxes may reach past its edges (a negative start would wrap around).
+        x0, x1 = max(0, int(np.ceil(left[2])) + 1), min(gray.shape[1], int(np.floor(right[0])) - 1)
+        y0, y1 = max(0, int(max(left[1], right[1]))), min(gray.shape[0], int(np.ceil(min(left[3], right[3]))))
         if x1 - x0 < 0.25 * text or y1 - y0 < text or text < 6:
             continue
         gap = gray[y0:y1, x0:x1]
