@@ -68,8 +68,8 @@ def test_read_document_returns_the_generated_text_and_the_cache_skips_the_encode
 @pytest.mark.parametrize("path", ["dynamic-cache", "engine-loop", "static-cache-generate"])
 def test_concurrent_requests_are_batched_and_answer_as_alone(model_dir, path):
     # engine-loop: the GPU decoding path (the engine's own greedy loop over its KV cache, batch padded to a power
-    # of two, split-KV attention), run here without CUDA graphs; static-cache-generate: its fallback for models
-    # the loop does not support. Both must answer exactly as the plain path does.
+    # of two, heads grouped per KV head), run here without CUDA graphs; static-cache-generate: its fallback for
+    # models the loop does not support. Both must answer exactly as the plain path does.
     plain = make_engine(model_dir)
     engine = make_engine(model_dir, vlm_max_batch=4, vlm_compile=path != "dynamic-cache")
     engine._load()
@@ -105,7 +105,7 @@ def test_greedy_decoder_gives_the_tokens_of_generate(model_dir):
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
     assert unsupported_reason(model) is None
-    assert _use_decode_gqa_attention(model)  # the split-KV attention the loop decodes with on a GPU
+    assert _use_decode_gqa_attention(model)  # the attention the loop decodes with (Triton kernel on a GPU)
     model.generation_config.eos_token_id = None
     generator = torch.Generator().manual_seed(3)
     prompts = [torch.randint(10, 500, (n,), generator=generator) for n in (5, 300, 17)]

@@ -263,7 +263,6 @@ def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float =
     batch, heads, _, dim = query.shape
     packed = query.reshape(batch, heads // groups, groups, dim)
     mask = attention_mask
-    slots = key.shape[-2]
     starts, stop = kwargs.get("decode_starts"), kwargs.get("decode_stop")
     if starts is not None and key.is_cuda and decode_attention.available() and dropout == 0.0:
         # The engine's decoding loop on a GPU: one kernel reads each row's run of slots once, in the cache's dtype
@@ -274,12 +273,6 @@ def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float =
     if groups == 1:
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       is_causal=is_causal, **kwargs)
-    # Small batches only: at batch 16-64 on an H100 the extra passes over the scores cost more than they save
-    # (14.4 / 18.5 / 27.5 ms a step against SDPA's 13.0 / 16.1 / 22.7); at batch 1 they save 1.6 ms a token.
-    if (batch <= _SPLIT_KV_MAX_BATCH and mask is not None and mask.dtype == torch.bool and mask.dim() == 4
-            and mask.shape[1] == 1
-            and mask.shape[-1] == slots and slots % _KV_CHUNK == 0 and dropout == 0.0):
-        return _split_kv_attention(packed, key, value, mask, scaling), None
     if mask is not None:
         mask = mask[:, :, :, : key.shape[-2]]
         if mask.shape[1] != 1:  # a mask per head: the same regrouping as the queries
@@ -287,34 +280,6 @@ def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float =
     out = torch.nn.functional.scaled_dot_product_attention(packed, key, value, attn_mask=mask, dropout_p=dropout,
                                                            scale=scaling)
     return out.reshape(batch, heads, 1, value.shape[-1]).transpose(1, 2).contiguous(), None
-
-
-_KV_CHUNK = 256
-_SPLIT_KV_MAX_BATCH = 4
-
-
-def _split_kv_attention(packed, key, value, mask, scaling):
-    """One token's attention over a long cache, as two matrix products with the cache split into chunks.
-
-    SDPA's kernels give one thread block a (row, kv head) pair for a single query token: 8 blocks at batch 1 on a
-    132-SM GPU, each streaming the whole cache (~5 ms a step for 32 layers on an H100, whatever the batch). Here
-    the scores are one batched product (parallel over cache slots), and the weighted sum of values is split into
-    `_KV_CHUNK`-slot chunks summed afterwards (split-K), so every SM has work. `packed`: (batch, kv_heads, group,
-    dim); `mask`: (batch, 1, 1, slots) bool, True = attend. Returns (batch, 1, heads, dim).
-    """
-    import torch
-
-    batch, kv_heads, group, dim = packed.shape
-    slots = key.shape[-2]
-    chunks = slots // _KV_CHUNK
-    scale = scaling if scaling is not None else dim ** -0.5
-    scores = torch.matmul(packed, key.transpose(-1, -2)).float() * scale  # (batch, kv_heads, group, slots)
-    scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1).to(value.dtype)
-    weights = weights.reshape(batch, kv_heads, group, chunks, _KV_CHUNK).transpose(2, 3)
-    parts = torch.matmul(weights, value.reshape(batch, kv_heads, chunks, _KV_CHUNK, value.shape[-1]))
-    out = parts.sum(2, dtype=torch.float32).to(value.dtype)  # (batch, kv_heads, group, dim)
-    return out.reshape(batch, 1, kv_heads * group, value.shape[-1])
 
 
 def _use_decode_gqa_attention(lm) -> bool:
