@@ -65,7 +65,9 @@ class BatchScheduler:
 
     # -- submitting -------------------------------------------------------------------------------------------
 
-    def enqueue(self, payload: Any) -> Request:
+    def enqueue(self, payload: Any, on_queued: Callable[[Any], Any] | None = None) -> Request:
+        """Queue `payload`; `on_queued(payload)` then runs in the caller's thread, once the request has a place
+        (work worth starting early, which a request turned away as busy must not cause)."""
         with self._cond:
             if self._closed:
                 raise EngineError("The model engine was shut down.", "Restart the server.")
@@ -74,18 +76,14 @@ class BatchScheduler:
             request = Request(payload)
             self._queue.append(request)
             self._cond.notify()
-            return request
+        if on_queued is not None:
+            on_queued(payload)
+        return request
 
     def submit(self, payload: Any, timeout: float | None = None,
                on_queued: Callable[[Any], Any] | None = None) -> Any:
-        """Run `payload` in a batch and return its result; blocks the calling thread.
-
-        `on_queued(payload)` runs once the request has a place in the queue (work worth starting early, which a
-        request turned away as busy must not cause).
-        """
-        request = self.enqueue(payload)
-        if on_queued is not None:
-            on_queued(payload)
+        """Run `payload` in a batch and return its result; blocks the calling thread (`on_queued`: see enqueue)."""
+        request = self.enqueue(payload, on_queued)
         limit = self.timeout if timeout is None else timeout
         try:
             return request.future.result(timeout=limit)
@@ -99,9 +97,7 @@ class BatchScheduler:
     async def submit_async(self, payload: Any, timeout: float | None = None,
                            on_queued: Callable[[Any], Any] | None = None) -> Any:
         """As `submit`, for asyncio callers: cancelling the awaiting task frees the request's slot."""
-        request = self.enqueue(payload)
-        if on_queued is not None:
-            on_queued(payload)
+        request = self.enqueue(payload, on_queued)
         limit = self.timeout if timeout is None else timeout
         try:
             return await asyncio.wait_for(asyncio.wrap_future(request.future), limit)
