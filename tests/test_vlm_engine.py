@@ -126,6 +126,21 @@ def test_greedy_decoder_gives_the_tokens_of_generate(model_dir):
         assert with_eos == expected and len(with_eos[0]) == 5
         # A caller that gave up stops the batch at the next check.
         assert [len(r) for r in decoder.decode(embeds, 24, should_stop=lambda: True)] == [1, 1, 1]
+        # Prompts of one length are prefilled together (one forward pass for rows 1-3 here, and for 4-5), and each
+        # still answers as alone.
+        same = [torch.randint(10, 500, (40,), generator=generator) for _ in range(4)]
+        mixed = [embeds[0]] + [model.get_input_embeddings()(p) for p in same] + [embeds[2]]
+        alone = [decoder.decode([e], 12)[0] for e in mixed]
+        assert len({tuple(a) for a in alone}) == len(mixed)
+        assert decoder.decode(mixed, 12, rows=8) == alone
+
+
+def test_prompts_of_one_length_are_prefilled_together_up_to_the_token_bound(monkeypatch):
+    from mcp_docvl.engines import greedy_decoder
+
+    monkeypatch.setattr(greedy_decoder, "PREFILL_TOKENS", 100)
+    assert greedy_decoder.prefill_groups([5, 40, 40, 40, 17, 40, 40]) == [[0], [1, 2], [3], [4], [5, 6]]
+    assert greedy_decoder.prefill_groups([120, 120]) == [[0], [1]]  # longer than the bound: alone, not refused
 
 
 def test_multi_page_prompt_fits_the_context_and_says_what_gave_way(model_dir):
