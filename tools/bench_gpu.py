@@ -70,11 +70,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", action="store_true",
                         help="pages/s for pages whose embeddings were computed beforehand (warmup), not new pages")
     parser.add_argument("--skip-decode", action="store_true", help="leave out batch-1 decode and the cache ratio")
+    parser.add_argument("--profile", action="store_true",
+                        help="after each pages/s run: the GPU kernels of one page's encoding and prefill and of 4 "
+                             "decoding steps of the batch (eager), by time")
+    parser.add_argument("--batches", type=int, default=5,
+                        help="batches of new pages each pages/s run sends (at least 3: the first and the last are "
+                             "left out of the steady state)")
     parser.add_argument("--variants", default=None,
-                        help="what pages/s is measured for: weights:kv-cache[@batch+batch...] (weights none|fp8, kv "
-                             "cache auto|fp8), comma-separated; fp8 weights are made once, after the bf16 runs. "
-                             "Default on a GPU: none:auto@64,none:fp8@64+128,fp8:fp8@64+128")
+                        help="what pages/s is measured for: weights:kv-cache[:switch-interval][@batch+batch...], "
+                             "comma-separated. weights none|fp8|fp8+vision (in that order: quantising is one-way), "
+                             "kv cache auto|fp8, Python's thread switch interval in seconds (the engine's: 0.0005). "
+                             "Default on a GPU: none:fp8@128,fp8:fp8@128")
     args = parser.parse_args(argv)
+    if args.batches < 3:
+        parser.error("--batches must be at least 3 (the steady state leaves out the first and the last)")
 
     import torch
 
@@ -101,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         kernels(args.device, shape, args.sweep)
     if not args.skip_decode:
         if engine._greedy is not None:
-            agree_with_generate(engine, shape, model)
+            check_tokens(engine, shape, model)
         # 1. Batch-1 decode speed: time two lengths on a cached page and take the difference (prefill cancels out).
         probe_decode(engine, shape, args, f"weights {str(dtype).replace('torch.', '')}")
         prompt = len(engine._plan(TRANSCRIBE_PROMPT, [page(shape, 0)], args.tokens).ids)
@@ -117,83 +126,181 @@ def main(argv: list[str] | None = None) -> None:
     for answer_tokens in (16, 1) if not args.skip_decode else ():
         ratio_of_second_question(engine, shape, question, answer_tokens, args.device)
 
-    # 3. Aggregate pages/s: 3 x B distinct pages (cold cache: encoder included) submitted at once, up to B per
-    # forward pass, timed from submission to the last answer. While a batch decodes, the callers' threads prepare
-    # the next pages (tiling, CPU) and the encoder's thread encodes them. The figure includes the ramp-up (the
-    # first batch waits for its pages to be prepared and encoded, and records the graph of its size), so it
-    # understates a long-running server's rate. With --warm: pages encoded beforehand, as after `warmup`.
+    # 3. Aggregate pages/s: `--batches` x B distinct pages (cold cache: encoder included) from 2 x B callers in a
+    # closed loop, up to B per forward pass (see `closed_loop`). While a batch decodes, the callers' threads prepare
+    # the next pages (tiling, CPU) and the encoder's thread encodes them. With --warm: pages encoded beforehand, as
+    # after `warmup`.
     best = (0.0, 0, "")
-    variants = args.variants or ("none:auto" if args.device == "cpu" else "none:auto@64,none:fp8@64+128,fp8:fp8@64+128")
-    quantised = probed_fp8 = False
+    variants = args.variants or ("none:auto" if args.device == "cpu" else
+                                 "none:fp8@128,fp8:fp8@128")
+    done_weights = {"none"}
+    probed = set()
     for variant in variants.split(","):
-        pair, _, batches = variant.partition("@")
-        weights, kv = pair.split(":")
+        spec, _, batches = variant.partition("@")
+        weights, kv, *rest = spec.split(":")
+        # Python's thread switch interval: how long the thread launching the batch's kernels may wait for the GIL
+        # while callers' threads tile their pages. The engine lowers it to 0.5 ms on a GPU (only ever lowers it): a
+        # value here sets it after the engine has loaded, to compare.
+        switch = float(rest[0]) if rest else None
         sizes = [int(b) for b in batches.split("+")] if batches else default_sizes
-        if weights == "fp8" and not quantised:
-            engine.close()
+        if weights not in done_weights:  # quantising is one-way: none, then fp8, then fp8+vision
+            if engine is not None:
+                engine.close()
             engine = None
             free_gpu(args.device)
-            quantize_fp8(model.get_decoder(), args.device)
-            quantised = True
+            if "fp8" not in done_weights:
+                quantize_fp8(model.get_decoder(), args.device)
+            if weights == "fp8+vision":
+                quantize_fp8(model.model.vision_model, args.device)
+            done_weights.add(weights)
+            done_weights.add("fp8")
         settings.vlm_kv_cache_dtype = kv
         if engine is not None:
             engine.close()
         engine = TransformersEngine(settings, model=model, processor=processor, model_id=f"random-{shape.hidden}")
         engine._load()
-        label = f"weights {weights}, KV cache {'fp8' if kv == 'fp8' else str(dtype).replace('torch.', '')}"
-        if quantised and weights == "fp8" and not probed_fp8:
+        if switch is not None:
+            sys.setswitchinterval(switch)
+        label = (f"weights {weights}, KV cache {'fp8' if kv == 'fp8' else str(dtype).replace('torch.', '')}, "
+                 f"switch interval {sys.getswitchinterval() * 1000:g} ms")
+        if weights != "none" and weights not in probed and not args.skip_decode:
+            check_tokens(engine, shape, model)
             probe_decode(engine, shape, args, label)
-            probed_fp8 = True
+            probed.add(weights)
         for batch in sizes:
             try:
                 if args.warm:
                     rate = warm_pages(engine, shape, batch, args.tokens, args.device)
+                    summary = f"{rate:.2f} pages/s (pages encoded beforehand, warmup)"
                 else:
-                    rate = sustained(engine, shape, batch, args.tokens, args.device)
+                    whole, rate = closed_loop(engine, shape, batch, args.tokens, args.device, args.batches)
+                    summary = (f"{rate:.2f} pages/s steady state, {whole:.2f} over "
+                               f"the whole run ({args.batches} batches of new pages, encoder included)")
             except Exception as exc:  # out of memory at a large batch: report and keep the best so far
                 print(f"{label}, batch {batch}: failed ({type(exc).__name__}: {str(exc)[:200]})", flush=True)
                 engine._greedy._state = None
                 free_gpu(args.device)
                 break
-            kind = "pages encoded beforehand (warmup)" if args.warm else "new pages, encoder included"
-            print(f"{label}, batch {batch}: {rate:.2f} pages/s ({kind})", flush=True)
+            print(f"{label}, batch {batch}: {summary}", flush=True)
             best = max(best, (rate, batch, label))
+            if args.profile:
+                profile(engine, shape, args.device)
         if engine._greedy is not None:
             engine._greedy._state = None
         free_gpu(args.device)
-    print(f"aggregate: {best[0]:.2f} pages/s at batch {best[1]} ({best[2]}) (target >= 4)", flush=True)
+    print(f"aggregate: {best[0]:.2f} pages/s {'warm' if args.warm else 'steady state'} at batch {best[1]} "
+          f"({best[2]}) (target >= 4)", flush=True)
 
     engine.close()
 
 
-def sustained(engine, shape, batch: int, tokens: int, device: str) -> float:
-    """Pages/s of 3 batches of `batch` new pages submitted together, from submission to the last answer."""
+def closed_loop(engine, shape, batch: int, tokens: int, device: str, batches: int) -> tuple[float, float]:
+    """Pages/s of `batches` x `batch` new pages from 2 x `batch` callers, each sending its next page when the last
+    is answered: (whole run, steady state).
+
+    A server under constant load: one batch decodes while the next waits in the queue with its pages encoded
+    ahead, and the encoder never runs more than a batch ahead (all pages sent at once would let it encode every
+    later batch during the first, which no steady stream allows). Steady state: the batches the scheduler ran
+    after the first that still had a whole batch of pages to come, over their time. The first carries the ramp-up
+    (every caller tiling its page at once, the graph recorded); during the last ones, fewer pages are left to tile
+    and encode, so they run faster than a server that keeps receiving pages. The page images are drawn before the
+    clock starts: callers hold their pages already (tiling them is the server's work and is timed).
+    """
     import concurrent.futures as cf
+    import threading
 
     engine._scheduler.max_batch = batch
     engine._scheduler.batch_window = 5.0
-    pages = [page(shape, 100_000 * batch + i) for i in range(3 * batch)]
+    total = batches * batch
+    lock = threading.Lock()
+    sent = [0]
     done: list[float] = []
+    images = [page(shape, 100_000 * batch + index) for index in range(total)]
     before = dict(engine.timings)
 
-    def one(image) -> None:
-        engine.generate(TRANSCRIBE_PROMPT, [image], max_new_tokens=tokens)
-        done.append(time.perf_counter())
+    def caller() -> None:
+        while True:
+            with lock:
+                index = sent[0]
+                sent[0] += 1
+            if index >= total:
+                return
+            engine.generate(TRANSCRIBE_PROMPT, [images[index]], max_new_tokens=tokens)
+            with lock:
+                done.append(time.perf_counter())
 
     sync(device)
     started = time.perf_counter()
-    with cf.ThreadPoolExecutor(3 * batch) as pool:
-        list(pool.map(one, pages))
+    with cf.ThreadPoolExecutor(2 * batch) as pool:
+        for future in [pool.submit(caller) for _ in range(2 * batch)]:
+            future.result()
     sync(device)
     done.sort()
     spent = {k: engine.timings[k] - before[k] for k in before}
-    print(f"  batch {batch}: page {batch} / {2 * batch} / {3 * batch} done at {done[batch - 1] - started:.1f} / "
-          f"{done[2 * batch - 1] - started:.1f} / {done[-1] - started:.1f} s; per page: encoder "
-          f"{1000 * spent['encode_s'] / len(pages):.0f} ms (overlapping decoding), prefill "
-          f"{1000 * spent['prefill_s'] / len(pages):.0f} ms, decode "
-          f"{1000 * (spent['generate_s'] - spent['prefill_s']) / len(pages):.0f} ms; peak GPU memory "
+    marks = " / ".join(f"{done[b * batch - 1] - started:.1f}" for b in range(1, batches + 1))
+    whole = total / (done[-1] - started)
+    # The scheduler's batches, seen as clumps of answers (a batch's rows finish together): callers still tiling
+    # when a batch forms make it smaller than `batch`, so batches need not end at multiples of `batch`.
+    clumps: list[list[float]] = []
+    for t in done:
+        if clumps and t - clumps[-1][-1] < 0.5:
+            clumps[-1].append(t)
+        else:
+            clumps.append([t])
+    # Steady: the batches after the first that had a whole batch of pages still to come (to tile and encode beside
+    # them); a batch near the end, with fewer pages left, runs faster than a server that keeps receiving pages.
+    answered, steady_batches = 0, []
+    for clump in clumps:
+        answered += len(clump)
+        if total - answered >= batch:
+            steady_batches.append(clump)
+    if len(steady_batches) >= 2:
+        steady = sum(len(c) for c in steady_batches[1:]) / (steady_batches[-1][-1] - steady_batches[0][-1])
+    else:
+        steady = (total - 2 * batch) / (done[total - batch - 1] - done[batch - 1])
+    print(f"  batches as run (pages, answered at s): "
+          f"{', '.join(f'{len(c)} at {c[-1] - started:.1f}' for c in clumps)}", flush=True)
+    print(f"  batch {batch}: batches answered at {marks} s; per page: encoder {1000 * spent['encode_s'] / total:.0f} "
+          f"ms, prefill {1000 * spent['prefill_s'] / total:.0f} ms, decode "
+          f"{1000 * (spent['generate_s'] - spent['prefill_s']) / total:.0f} ms; peak GPU memory "
           f"{torch_peak_gib():.1f} GiB", flush=True)
-    return len(pages) / (done[-1] - started)
+    return whole, steady
+
+
+def profile(engine, shape, device: str, top: int = 12) -> None:
+    """Where the GPU's time goes: kernels of one page's encoding, one prompt's prefill, and 4 decoding steps of the
+    last batch's state (run eagerly, so each kernel is seen)."""
+    import torch
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    greedy = engine._greedy
+    image = page(shape, 777)
+    prepared = engine._plan(TRANSCRIBE_PROMPT, [image], 8)
+    with torch.inference_mode():
+        ids = torch.tensor(prepared.ids, device=engine.device)
+        embeds = engine._adapter.lm.get_input_embeddings()(ids)
+        parts = {
+            "encoder, one 13-tile page": lambda: engine._encode(prepared.images[0]),
+            "prefill, one prompt": lambda: greedy.decoder(inputs_embeds=embeds[None], position_ids=torch.arange(
+                len(ids), device=engine.device)[None], use_cache=False),
+        }
+        if greedy._state is not None:
+            parts[f"4 decoding steps, batch {greedy._state.rows}"] = lambda: [greedy._step() for _ in range(4)]
+        gpu = device.startswith("cuda")
+        for name, fn in parts.items():
+            fn()
+            sync(device)
+            with torch_profile(activities=[ProfilerActivity.CUDA if gpu else ProfilerActivity.CPU]) as prof:
+                fn()
+                sync(device)
+            spent = {e.key: (e.self_device_time_total if gpu else e.self_cpu_time_total, e.count)
+                     for e in prof.key_averages()}
+            events = sorted(((t, n, k) for k, (t, n) in spent.items() if t > 0), reverse=True)
+            print(f"  profile, {name}: {sum(t for t, _, _ in events) / 1000:.1f} ms of "
+                  f"{'kernels' if gpu else 'CPU ops'}", flush=True)
+            for t, n, key in events[:top]:
+                print(f"    {t / 1000:8.2f} ms {n:5d}x  {key[:110]}", flush=True)
 
 
 def free_gpu(device: str) -> None:
@@ -327,8 +434,11 @@ def kernels(device: str, shape, sweep: bool) -> None:
               f"({size / t:.0f} GiB/s of cache read)", flush=True)
 
 
-def agree_with_generate(engine, shape, model, tokens: int = 32) -> None:
-    """Tokens of the engine's loop (graph-replayed on a GPU) against plain eager `generate` on one prompt."""
+def check_tokens(engine, shape, model, tokens: int = 32) -> None:
+    """The engine loop's tokens (graph-replayed on a GPU, fused projections, its own attention kernel) against a
+    plain forward pass over the prompt and those tokens, without any cache: at each position, is our token that
+    pass's argmax, and where not, by how much does it miss (random weights give near-ties that bf16 rounding flips;
+    a broken step misses by a whole logit spread)."""
     import torch
 
     probe = page(shape, 7)
@@ -337,14 +447,22 @@ def agree_with_generate(engine, shape, model, tokens: int = 32) -> None:
     entry = engine._encoded(prepared.images[0])
     ids = torch.tensor(prepared.ids, device=engine.device)
     with torch.inference_mode():
-        embeds = model.get_input_embeddings()(ids)
+        embed = model.get_input_embeddings()
+        embeds = embed(ids)
         mask = (ids == engine._adapter.image_token_id).unsqueeze(-1).expand_as(embeds)
         embeds = embeds.masked_scatter(mask, entry.features.to(embeds.dtype))
         ours = engine._greedy.decode([embeds], tokens)[0]
-        theirs = model.generate(inputs_embeds=embeds[None], input_ids=ids[None], attention_mask=torch.ones_like(
-            ids[None]), max_new_tokens=tokens, do_sample=False)[0, len(prepared.ids):].tolist()
-    same = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), tokens))
-    print(f"check: the engine loop and plain generate agree on the first {same} of {tokens} tokens", flush=True)
+        ours_t = torch.tensor(ours, device=engine.device)
+        full = torch.cat([embeds, embed(ours_t)])[None]
+        hidden = engine._greedy.decoder(inputs_embeds=full, position_ids=torch.arange(
+            full.shape[1], device=engine.device)[None], use_cache=False).last_hidden_state[0]
+        logits = model.get_output_embeddings()(hidden[len(ids) - 1: len(ids) - 1 + len(ours)]).float()
+    best = logits.max(-1).values
+    miss = best - logits.gather(1, ours_t[:, None])[:, 0]
+    spread = logits.std(-1).mean().item()
+    print(f"check: the engine loop's {len(ours)} tokens are a plain uncached forward's argmax at "
+          f"{int((miss == 0).sum())}; the others miss by at most {miss.max().item():.3f} (logits' spread "
+          f"{spread:.3f})", flush=True)
 
 
 def ratio_of_second_question(engine, shape, question: str, answer_tokens: int, device: str) -> None:
