@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 SLOT_BUCKET = 256
 # A recorded cache this much longer than a request needs is still reused (reading it costs less than recording).
 REUSE_SLACK = 1024
-# Prompts of one length are prefilled together up to this many tokens a forward pass (activations: ~1 GB for an
-# 8B Llama, beside a KV cache of tens of GB).
+# Prompts of one length are prefilled together up to this many tokens a forward pass (an 8B Llama: ~2 GB of
+# activations and ~2 GB of scratch keys and values, beside a decoding cache of tens of GB).
 PREFILL_TOKENS = 16384
 # Steps between the checks (a device sync) of whether every row has finished or every caller has given up.
 CHECK_EVERY = 16
