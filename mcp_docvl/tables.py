@@ -163,20 +163,16 @@ class _KeepImage:
 
 def _page_tables(doc: Document, number: int, engine: Engine | None, settings: Settings) -> _PageTables:
     """The tables of page `number`: from the text layer or OCR words, else (with a VLM engine) from the model."""
-    if not isinstance(engine, GenerativeEngine):
-        page = extract_page(doc, number, engine, settings)
-        tables = _table_blocks(page)
-        return _PageTables(page, tables, [page.method] * len(tables))
-    stand_in = _KeepImage(engine.name)
-    page = extract_page(doc, number, stand_in, settings)
-    tables = _table_blocks(page)
-    image = stand_in.image
-    if image is None:
+    stand_in = _KeepImage(engine.name) if isinstance(engine, GenerativeEngine) else None
+    page = extract_page(doc, number, stand_in or engine, settings)
+    if stand_in is None or stand_in.image is None:
         # A text-layer page keeps the rules' tables, found or not: their cells hold the exact text, their recall
         # on born-digital tables is 0.99 (tools/eval_tables.py), and asking the model for every page of running
         # text would make extract_table on a long report one model request a page.
+        tables = _table_blocks(page)
         return _PageTables(page, tables, [page.method] * len(tables))
-    answer = tables_from_vlm(engine, image, (0.0, 0.0, page.width, page.height), settings.vlm_max_new_tokens)
+    answer = tables_from_vlm(engine, stand_in.image, (0.0, 0.0, page.width, page.height),
+                             settings.vlm_max_new_tokens)
     return _PageTables(page, answer.tables, ["vlm"] * len(answer.tables), answer.understood)
 
 

@@ -17,7 +17,7 @@ from mcp_docvl.documents.model import Table, TableCell
 from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.tables.render import render_table, to_html
-from mcp_docvl.extract.tables.vlm import parse_html_table
+from mcp_docvl.extract.tables.vlm import parse_html_tables
 from mcp_docvl.models import TableResult
 from mcp_docvl.reader import read_document
 from mcp_docvl.tables import extract_tables
@@ -160,13 +160,12 @@ def test_renderers_keep_or_expand_merged_cells():
 def test_html_from_a_model_parses_into_the_same_cells():
     """The VLM seam: a model's HTML (spans included) becomes the cell model, and renders back the same."""
     table = _merged_table()
-    parsed = parse_html_table("Here is the table:\n" + to_html(table) + "\nDone.")
-    assert parsed is not None
+    [parsed] = parse_html_tables("Here is the table:\n" + to_html(table) + "\nDone.")
     assert (parsed.n_rows, parsed.n_cols, parsed.header_rows) == (3, 3, 2)
     assert [(c.row, c.col, c.row_span, c.col_span, c.text) for c in parsed.cells] == [
         (c.row, c.col, c.row_span, c.col_span, c.text) for c in table.cells
     ]
-    assert parse_html_table("no table here") is None
+    assert parse_html_tables("no table here") == []
 
 
 def test_table_running_over_a_page_break_is_linked(settings: Settings):

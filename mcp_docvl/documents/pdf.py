@@ -215,15 +215,16 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
 
 # The per-character and per-word PDFium calls with plain integer arguments: the hot loops then pass integers
 # instead of converting wrapper objects (or building a ctypes pointer) on every call.
-def _direct(function, restype, *argtypes):
+def direct_call(function, restype, *argtypes):
+    """`function` (a pypdfium2.raw function) callable with plain integers for its pointer arguments."""
     return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
 
 
-_LOOSE_CHAR_BOX = _direct(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+_LOOSE_CHAR_BOX = direct_call(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                           ctypes.c_void_p)
-_FONT_SIZE = _direct(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
-_FONT_WEIGHT = _direct(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
-_CHAR_ANGLE = _direct(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
+_FONT_SIZE = direct_call(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
+_FONT_WEIGHT = direct_call(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
+_CHAR_ANGLE = direct_call(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
 assert ctypes.sizeof(pdfium_c.FS_RECTF) == 16
 
 # Characters that separate words (and NUL, which some producers emit), as a lookup table over the BMP.

@@ -292,12 +292,9 @@ class GreedyDecoder:
         for layer in range(self.layers):
             keys, values = _prefill_kv(scratch, layer)
             for cache, new in ((st.cache.keys[layer], keys), (st.cache.values[layer], values)):
-                if len(rows) == 1:
-                    _bytes(cache)[rows[0], :, start:longest] = _bytes(_stored(new[0], self.kv_dtype))
-                else:
-                    _bytes(cache)[:, :, start:longest].index_copy_(0, index, _bytes(_stored(new, self.kv_dtype)))
-        st.mask[rows, :, :, start:longest] = True
-        st.starts[rows] = start
+                _bytes(cache)[:, :, start:longest].index_copy_(0, index, _bytes(_stored(new, self.kv_dtype)))
+        st.mask[index, :, :, start:longest] = True
+        st.starts[index] = start
         return list(self.head(hidden[:, -1]).argmax(-1).unbind())
 
 

@@ -17,6 +17,7 @@ import functools
 import logging
 from typing import Any
 
+from mcp_docvl.engines import decode_attention
 from mcp_docvl.errors import EngineError, InvalidArgument
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def quantize_rows(x: Any) -> tuple[Any, Any]:
     """
     import torch
 
-    if x.device.type == "cuda" and _triton() and x.shape[-1] <= _MAX_ROW:
+    if x.device.type == "cuda" and decode_attention.available() and x.shape[-1] <= _MAX_ROW:
         return _quantize_rows_triton(x)
     scale = x.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12) / _FP8_MAX
     return (x.float() / scale).clamp(-_FP8_MAX, _FP8_MAX).to(torch.float8_e4m3fn), scale
@@ -97,15 +98,6 @@ def quantize_rows(x: Any) -> tuple[Any, Any]:
 # Rows up to this many values are quantised in one pass, held in registers (the down projection's input of an 8B
 # Llama is 14,336 wide); wider ones take the torch path.
 _MAX_ROW = 32768
-
-
-@functools.cache
-def _triton() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _quantize_rows_triton(x: Any) -> tuple[Any, Any]:

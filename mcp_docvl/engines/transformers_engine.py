@@ -373,9 +373,9 @@ class TransformersEngine:
                     self._greedy = self._greedy_decoder(self._adapter.lm) if self.compile else None
                     if self._greedy is not None:  # not under torch.compile: its modules may be swapped
                         fuse_projections(self._adapter.model)
-                        if self.device.startswith("cuda") and decode_attention.available():
-                            fuse_rms_norms(self._adapter.lm.get_decoder())
                         if self.device.startswith("cuda"):
+                            if decode_attention.available():
+                                fuse_rms_norms(self._adapter.lm.get_decoder())
                             _shorten_switch_interval()
                     if quantization.check(self.settings.vlm_quantization) == "fp8":
                         quantization.quantize_fp8(self._adapter.lm.get_decoder(), self.device)

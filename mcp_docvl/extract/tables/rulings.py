@@ -82,8 +82,7 @@ class _PathCalls:
     def __init__(self) -> None:
         import pypdfium2.raw as pdfium_c
 
-        def direct(function, restype, *argtypes):
-            return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
+        from mcp_docvl.documents.pdf import direct_call as direct
 
         vp, i = ctypes.c_void_p, ctypes.c_int
         self.count_objects = direct(pdfium_c.FPDFPage_CountObjects, i, vp)

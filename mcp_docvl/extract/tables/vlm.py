@@ -65,12 +65,6 @@ def _top_level_tables(markup: str) -> list[str]:
     return spans
 
 
-def parse_html_table(markup: str, bbox: BBox = (0.0, 0.0, 0.0, 0.0)) -> Table | None:
-    """The first <table> in `markup` as a Table (spans placed the way browsers place them), None if there is none."""
-    spans = _top_level_tables(markup)
-    return _parse(spans[0], bbox) if spans else None
-
-
 def _parse(span: str, bbox: BBox) -> Table | None:
     parser = _TableParser()
     parser.feed(span)
