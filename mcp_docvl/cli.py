@@ -6,12 +6,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from mcp_docvl import __version__
+from mcp.server.auth.settings import AuthSettings
+
+from mcp_docvl.cache import DiskCache, cache_dir
+from mcp_docvl.cache.registry import DocumentRegistry
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import DocvlError, InvalidArgument
+from mcp_docvl.features.read import read_document
+from mcp_docvl.features.warmup import warmup
+from mcp_docvl.mcp.auth import IntrospectionTokenVerifier, StaticTokenVerifier, read_token_file
+from mcp_docvl.mcp.server import build_server
+from mcp_docvl.mcp.transport import HttpOptions, check_exposure, serve_http
+from mcp_docvl.version import __version__
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -59,9 +69,6 @@ def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from mcp_docvl.server import build_server
-    from mcp_docvl.transport import HttpOptions, check_exposure, serve_http
-
     settings = _settings(args)
     if args.http:
         verifier, auth = _auth(args)
@@ -84,12 +91,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _auth(args: argparse.Namespace) -> tuple[object | None, object | None]:
     """The token verifier and auth settings from the flags (both None when no auth is configured)."""
-    import os
-
-    from mcp.server.auth.settings import AuthSettings
-
-    from mcp_docvl.auth import IntrospectionTokenVerifier, StaticTokenVerifier, read_token_file
-
     token_file = args.auth_token_file or (Path(os.environ["DOCVL_AUTH_TOKEN_FILE"])
                                           if os.environ.get("DOCVL_AUTH_TOKEN_FILE") else None)
     resource = args.resource_url or f"http://{args.host}:{args.port}/mcp"
@@ -110,8 +111,6 @@ def _auth(args: argparse.Namespace) -> tuple[object | None, object | None]:
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
-    from mcp_docvl.reader import read_document
-
     # On the command line the user names the file themselves, so any local path is allowed unless --root narrows it.
     settings = _settings(args, default_roots=[Path.cwd(), Path(Path.cwd().anchor)])
     result = read_document(args.source, pages=args.pages, format=args.format, max_chars=args.max_chars,
@@ -126,9 +125,6 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
-    from mcp_docvl.errors import InvalidArgument
-    from mcp_docvl.warmup import warmup
-
     if args.engine is None:
         args.engine = "transformers"
     settings = _settings(args, default_roots=[Path.cwd(), Path(Path.cwd().anchor)])
@@ -142,13 +138,9 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from mcp_docvl.cache import DiskCache, cache_dir
-
     settings = Settings.from_env(cache_dir=args.cache_dir)
     cache = DiskCache(cache_dir(settings), settings.cache_max_bytes)
     if args.action == "clear":
-        from mcp_docvl.cache.registry import DocumentRegistry
-
         removed = cache.clear()
         forgotten = DocumentRegistry(cache).clear()
         print(f"removed {removed} entries and {forgotten} document records from {cache.directory}")

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 Method = Literal["text_layer", "ocr", "vlm"]
+Unit = Literal["pt", "px"]
+# A region on a page, in the page's unit (see `unit` beside it): the one box type of every result.
+BBox = Annotated[tuple[float, float, float, float],
+                 Field(description="[x0, y0, x1, y1] in the page's unit, origin top-left.")]
+Confidence = Annotated[float, Field(ge=0, le=1)]
+
+
+class Paging(BaseModel):
+    """How a result that can be cut says so: every such result has these three fields, meaning the same."""
+
+    truncated: bool = Field(
+        description="True when not everything selected was returned (output budget, cell budget or page limit). "
+        "Nothing is dropped silently: call again with `cursor` set to `next_cursor` to get the rest."
+    )
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor`, with the same other arguments, to continue where this "
+        "result stopped."
+    )
+    continuation: str | None = Field(default=None, description="In words: what was cut and how to get it.")
 
 
 class DocumentInfo(BaseModel):
@@ -30,12 +49,12 @@ class PageContent(BaseModel):
         description="How the text was obtained: 'text_layer' (embedded PDF text), 'ocr' (recognised from the "
         "page image), 'vlm' (transcribed by a vision-language model)."
     )
-    confidence: float = Field(
+    confidence: Confidence = Field(
         description="0..1. 1.0 for a clean text layer; mean recognition confidence for OCR/VLM pages."
     )
     width: float = Field(description="Page width as displayed, in `unit`.")
     height: float = Field(description="Page height as displayed, in `unit`.")
-    unit: Literal["pt", "px"] = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
+    unit: Unit = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
     content: str = Field(description="The page's content in reading order, in the requested format.")
     complete: bool = Field(
         default=True, description="False when this page's content was cut by the output budget (see next_cursor)."
@@ -43,19 +62,11 @@ class PageContent(BaseModel):
     warnings: list[str] = Field(default_factory=list, description="Anything about this page the reader should know.")
 
 
-class ReadDocumentResult(BaseModel):
+class ReadDocumentResult(Paging):
     document: DocumentInfo = Field(description="What was read.")
     format: Literal["markdown", "text"] = Field(description="Format of every page's `content`.")
     pages: list[PageContent] = Field(description="The pages returned, in order.")
     methods: dict[str, int] = Field(description="How many of the returned pages each method produced.")
-    truncated: bool = Field(
-        description="True when the selection was not returned in full (output budget or page limit). "
-        "Nothing is dropped silently: call again with `cursor` set to `next_cursor` to get the rest."
-    )
-    next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` (with the same source, pages and format) to continue."
-    )
-    continuation: str | None = Field(default=None, description="In words: what was cut and how to get it.")
     estimated_tokens: int = Field(default=0, description="Estimated LLM tokens of the returned content.")
     warnings: list[str] = Field(default_factory=list, description="Document-level notes.")
 
@@ -81,7 +92,7 @@ class TableCellResult(BaseModel):
     row_span: int = Field(description="How many rows the cell covers (>1 for vertically merged cells).")
     col_span: int = Field(description="How many columns the cell covers (>1 for merged header cells).")
     text: str = Field(description="The cell's text; lines of a wrapped cell are joined. Empty for empty cells.")
-    bbox: list[float] = Field(description="[x0, y0, x1, y1] in the page's unit, origin top-left.")
+    bbox: BBox
 
 
 class TableRef(BaseModel):
@@ -93,8 +104,8 @@ class TableResult(BaseModel):
     page: int = Field(description="Page number, 1-based.")
     index: int = Field(description="Position of the table on its page, 0-based, top to bottom.")
     method: Method = Field(description="Where the words came from: 'text_layer', 'ocr' or 'vlm'.")
-    bbox: list[float] = Field(description="[x0, y0, x1, y1] of the table in the page's unit, origin top-left.")
-    unit: Literal["pt", "px"] = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
+    bbox: BBox
+    unit: Unit = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
     n_rows: int = Field(description="Rows of the whole table (including header rows).")
     n_cols: int = Field(description="Columns of the table.")
     header_rows: int = Field(description="How many leading rows are column headers (0 if none were recognised).")
@@ -112,24 +123,18 @@ class TableResult(BaseModel):
                                      "table.")
 
 
-class ExtractTablesResult(BaseModel):
+class ExtractTablesResult(Paging):
     document: DocumentInfo = Field(description="What was read.")
     format: TableFormat = Field(description="Format of every table's `content`.")
     pages: list[int] = Field(description="The pages that were searched for tables in this call.")
     tables: list[TableResult] = Field(description="Tables found, in page order then top to bottom.")
     message: str = Field(description="In words: how many tables were found where, or that there were none.")
-    truncated: bool = Field(description="True when not everything was returned (cell budget or page limit). "
-                                        "Nothing is dropped silently: call again with cursor=next_cursor.")
-    next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` (with the same source, pages, table_index) to continue.")
-    continuation: str | None = Field(default=None, description="In words: what was cut and how to get it.")
+
 
 class Citation(BaseModel):
     page: int = Field(description="Page number, 1-based.")
-    bbox: tuple[float, float, float, float] = Field(
-        description="Region on the page: x0, y0, x1, y1 from the top-left corner, in the page's unit."
-    )
-    unit: Literal["pt", "px"] = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
+    bbox: BBox
+    unit: Unit = Field(description="'pt' (1/72 inch) for PDFs, 'px' for images.")
     text: str = Field(description="The text found in that region, quoted as read.")
     score: float | None = Field(default=None, description="Retrieval score (BM25) of this passage, when ranked.")
 
@@ -148,7 +153,7 @@ class AnswerResult(BaseModel):
         description="Where the answer comes from. With `method: retrieval`, the passages most likely to hold it, "
         "best first."
     )
-    confidence: float = Field(
+    confidence: Confidence = Field(
         description="0..1. For an answer: how much of it the cited text supports. For retrieval: the share of the "
         "question's terms found in the best passage."
     )
@@ -164,7 +169,7 @@ class AnswerResult(BaseModel):
 class FieldResult(BaseModel):
     value: object = Field(description="The value, typed as the schema says; null when not found.")
     citation: Citation | None = Field(default=None, description="Where the value was read, when found.")
-    confidence: float = Field(description="0..1: how sure the extraction is (0 when not found).")
+    confidence: Confidence = Field(description="0..1: how sure the extraction is (0 when not found).")
     reason: str | None = Field(default=None, description="Why the value is null, when it is.")
     note: str | None = Field(
         default=None, description="How the value follows from what is printed, when it is not printed as such "
@@ -184,3 +189,32 @@ class ExtractFieldsResult(BaseModel):
     json_schema: dict[str, object] = Field(description="The JSON Schema the data was filled to.")
     pages: list[int] = Field(description="The pages read.")
     warnings: list[str] = Field(default_factory=list, description="Anything the caller should know.")
+
+
+class OutlineEntry(BaseModel):
+    level: int = Field(description="Nesting level, 1 = top.")
+    title: str = Field(description="The bookmark's or heading's text.")
+    page: int | None = Field(description="1-based page it points to or stands on; None when the PDF gives none.")
+
+
+class PageSummary(BaseModel):
+    page: int = Field(description="Page number, 1-based.")
+    method: Method | None = Field(
+        description="How the page's text is obtained; None when it needs recognition that was not run "
+        "(call with recognise=true, or read the page)."
+    )
+    estimated_tokens: int | None = Field(description="Estimated LLM tokens of the page as Markdown; None if unknown.")
+    headings: int = Field(description="Headings on the page.")
+    tables: int = Field(description="Tables detected on the page.")
+    uri: str = Field(description="Resource URI of the page's Markdown.")
+
+
+class DocumentOutline(Paging):
+    document: DocumentInfo = Field(description="What was outlined.")
+    uri: str = Field(description="Resource URI of the document; pass it as `source` to any tool.")
+    title: str | None = Field(description="Metadata title, else the first top-level heading, else the first bookmark.")
+    bookmarks: list[OutlineEntry] = Field(description="The PDF's own table of contents, in order (may be empty).")
+    headings: list[OutlineEntry] = Field(description="Headings found on the outlined pages, in reading order.")
+    pages: list[PageSummary] = Field(description="One summary per outlined page.")
+    estimated_tokens: int = Field(description="Sum of the known per-page estimates.")
+    unrecognised_pages: list[int] = Field(description="Pages that need recognition, not run for this outline.")

@@ -53,6 +53,9 @@ class CountingEngine:
     def warm(self) -> None:
         self.inner.warm()
 
+    def cache_config(self) -> None:
+        return self.inner.cache_config()
+
     def transcribe_page(self, image):
         self.calls += 1
         return self.inner.transcribe_page(image)

@@ -7,7 +7,7 @@ import io
 import pypdfium2 as pdfium
 from PIL import Image
 
-from mcp_docvl.samples import Text, make_pdf
+from mcp_docvl.samples import Text, assemble_pdf, make_pdf
 
 
 def text_pages(count: int, tag: str = "") -> list[list[Text]]:
@@ -37,3 +37,38 @@ def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+# The ruled table of `ruled_table_pdf`: a header row and three rows, four columns.
+RULED_ROWS = [["Region", "Units", "Price", "Revenue"], ["North", "120", "9.50", "1140.00"],
+              ["South", "85", "9.50", "807.50"], ["West", "240", "8.75", "2100.00"]]
+
+
+def ruled_table_pdf() -> bytes:
+    """A one-page PDF with a heading, a paragraph and a table drawn with vector rules around every cell."""
+    width, height = 612, 792
+    x0, y0, col, row = 72.0, 160.0, 110.0, 24.0
+    ops = ["BT /F2 18 Tf 72 700 Td (Sales by region) Tj ET",
+           "BT /F1 11 Tf 72 670 Td (Units sold and revenue per region in the first quarter.) Tj ET",
+           "0.8 w"]
+    for r in range(len(RULED_ROWS) + 1):  # horizontal rules (PDF y grows upwards)
+        y = height - (y0 + r * row)
+        ops.append(f"{x0:g} {y:g} m {x0 + 4 * col:g} {y:g} l S")
+    for c in range(5):
+        x = x0 + c * col
+        ops.append(f"{x:g} {height - y0:g} m {x:g} {height - y0 - len(RULED_ROWS) * row:g} l S")
+    for r, cells in enumerate(RULED_ROWS):
+        for c, text in enumerate(cells):
+            font = "F2" if r == 0 else "F1"
+            ops.append(f"BT /{font} 10 Tf {x0 + c * col + 6:g} {height - y0 - (r + 1) * row + 8:g} Td ({text}) Tj ET")
+    content = "\n".join(ops).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 4 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Pages /Count 1 /Kids [6 0 R] >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        f"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 {width} {height}] "
+        "/Resources << /Font << /F1 2 0 R /F2 3 0 R >> >> /Contents 5 0 R >>".encode(),
+    ]
+    return assemble_pdf(objects)

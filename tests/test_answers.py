@@ -11,12 +11,12 @@ from mcp import Client
 from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextContent
 from PIL import Image
 
-from mcp_docvl.answers import answer_about
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.base import PageTranscript
 from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.errors import InvalidArgument
-from mcp_docvl.server import build_server
+from mcp_docvl.features.answers import answer_about
+from mcp_docvl.mcp.server import build_server
 
 
 class ScriptedVlm:
@@ -32,6 +32,12 @@ class ScriptedVlm:
 
     def transcribe_page(self, image: Image.Image) -> PageTranscript:
         return PageTranscript()
+
+    def warm(self) -> None:
+        pass
+
+    def cache_config(self) -> None:
+        return None
 
     def generate(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512) -> str:
         self.prompts.append(prompt)

@@ -18,7 +18,7 @@ from mcp_docvl.cache.registry import open_registry
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.errors import SourceNotFound
-from mcp_docvl.reader import read_document
+from mcp_docvl.features.read import read_document
 from mcp_docvl.samples import make_pdf
 
 
@@ -181,12 +181,12 @@ def test_cache_off_still_reads(settings: Settings):
 def test_page_and_transcript_codecs_round_trip(settings: Settings, ocr: OcrEngine):
     from mcp_docvl.cache.codec import page_from_bytes, page_to_bytes, transcript_from_bytes, transcript_to_bytes
     from mcp_docvl.documents import open_document
-    from mcp_docvl.reader import extract_page
+    from mcp_docvl.pipeline.pages import build_page
 
     data = (RESOURCES / "sample.pdf").read_bytes()
     doc = open_document(data, "application/pdf")
     try:
-        page = extract_page(doc, 1, ocr, settings)
+        page = build_page(doc, 1, settings, ocr.transcribe_page)
     finally:
         doc.close()
     assert page.blocks and page_from_bytes(page_to_bytes(page)) == page

@@ -15,8 +15,9 @@ from mcp_docvl import samples
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.errors import InvalidArgument
-from mcp_docvl.extract.fields import _address_punctuation, extract_fields
-from mcp_docvl.server import build_server
+from mcp_docvl.features.fields import extract_fields
+from mcp_docvl.features.fields.rules import _address_punctuation
+from mcp_docvl.mcp.server import build_server
 
 INVOICE_LINES = [
     (50, 60, 20, "ACME TRADING LTD"),

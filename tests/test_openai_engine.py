@@ -29,7 +29,7 @@ from mcp_docvl.engines.openai_engine import OpenAIEngine
 from mcp_docvl.engines.random_model import save_random_model
 from mcp_docvl.engines.transformers_engine import TransformersEngine
 from mcp_docvl.errors import EngineError
-from mcp_docvl.reader import read_document
+from mcp_docvl.features.read import read_document
 
 
 @dataclass

@@ -8,7 +8,7 @@ from PIL import Image
 
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import DocumentCorrupt, InvalidArgument, PasswordRequired
-from mcp_docvl.reader import read_document
+from mcp_docvl.features.read import read_document
 from mcp_docvl.samples import Text, make_pdf, sample_report
 
 SAMPLE = str(RESOURCES / "sample.pdf")

@@ -7,7 +7,7 @@ from conftest import EVAL
 
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import DocvlError
-from mcp_docvl.reader import read_document
+from mcp_docvl.features.read import read_document
 
 FILES = sorted((EVAL / "realworld-pdfs").glob("*.pdf")) if (EVAL / "realworld-pdfs").is_dir() else []
 # Files whose failure is the right answer, with the message we owe the user.

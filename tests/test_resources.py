@@ -19,8 +19,8 @@ from docs import scanned_pdf, text_pages
 from mcp_docvl.cache import _shared
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
+from mcp_docvl.mcp.server import build_server
 from mcp_docvl.samples import Text, make_pdf
-from mcp_docvl.server import build_server
 from mcp_docvl.tokens import estimate_tokens
 
 
@@ -159,7 +159,7 @@ async def test_outline_lists_headings_tokens_and_unrecognised_pages(settings: Se
 
 
 def test_outline_reads_pdf_bookmarks(settings: Settings):
-    from mcp_docvl.outline import document_outline
+    from mcp_docvl.features.outline import document_outline
 
     path = eval_dir("realworld-pdfs") / "pdf_structure.pdf"
     outline = document_outline(str(path), settings=settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pypdfium2 as pdfium
 
-from mcp_docvl.extract.tables.rulings import rulings_from_pdf_page
+from mcp_docvl.documents.rulings import rulings_from_pdf_page
 from mcp_docvl.samples import assemble_pdf
 
 # A 200 x 200 pt page; user space has y up, the rulings' frame has y down (y_frame = 200 - y_user).

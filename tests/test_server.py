@@ -16,7 +16,7 @@ from mcp import Client, StdioServerParameters
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
-from mcp_docvl.server import build_server
+from mcp_docvl.mcp.server import build_server
 
 SAMPLE = str(RESOURCES / "sample.pdf")
 

@@ -17,10 +17,10 @@ from mcp_docvl.documents.model import Table, TableCell
 from mcp_docvl.engines.ocr import OcrEngine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.tables.render import render_table, to_html
-from mcp_docvl.extract.tables.vlm import parse_html_tables
+from mcp_docvl.features.read import read_document
+from mcp_docvl.features.tables import extract_tables
+from mcp_docvl.features.vlm_tables import parse_html_tables
 from mcp_docvl.models import TableResult
-from mcp_docvl.reader import read_document
-from mcp_docvl.tables import extract_tables
 
 
 def icdar(name: str) -> str:

@@ -18,8 +18,8 @@ from mcp_docvl.engines import create_engine
 from mcp_docvl.engines.random_model import save_random_model
 from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
 from mcp_docvl.errors import EngineError, LimitExceeded
-from mcp_docvl.reader import read_document
-from mcp_docvl.warmup import warmup
+from mcp_docvl.features.read import read_document
+from mcp_docvl.features.warmup import warmup
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,10 @@ from mcp_docvl.config import Settings
 from mcp_docvl.documents import open_document
 from mcp_docvl.engines.openai_engine import OpenAIEngine
 from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT
-from mcp_docvl.extract.fields import extract_fields
-from mcp_docvl.extract.tables.vlm import TABLES_PROMPT, parse_html_tables
-from mcp_docvl.server import build_server
-from mcp_docvl.tables import extract_tables
+from mcp_docvl.features.fields import extract_fields
+from mcp_docvl.features.tables import extract_tables
+from mcp_docvl.features.vlm_tables import TABLES_PROMPT, parse_html_tables
+from mcp_docvl.mcp.server import build_server
 
 A4 = (595, 842)
 SCHEMA = {"type": "object", "properties": {
@@ -261,7 +261,7 @@ def test_a_scanned_table_is_read_by_the_model_as_html(settings: Settings, table_
     [image] = script.images(0)
     assert image.size == (850, 1100) and image.tobytes() == Image.open(table_scan).convert("RGB").tobytes()
     [table] = result.tables
-    assert (table.method, table.unit, table.bbox) == ("vlm", "px", [0.0, 0.0, 850.0, 1100.0])
+    assert (table.method, table.unit, table.bbox) == ("vlm", "px", (0.0, 0.0, 850.0, 1100.0))
     assert (table.n_rows, table.n_cols, table.header_rows) == (4, 3, 2)
     cells = {(c.row, c.col): (c.text, c.row_span, c.col_span) for c in table.cells}
     assert cells[(0, 0)] == ("Item", 2, 1) and cells[(0, 1)] == ("Price", 1, 2)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mcp_docvl.config import Settings  # noqa: E402
-from mcp_docvl.reader import read_document  # noqa: E402
+from mcp_docvl.features.read import read_document  # noqa: E402
 from mcp_docvl.samples import Text, make_pdf  # noqa: E402
 
 WORDS = ["document", "access", "agents", "reading", "order", "pages", "tables", "answers", "fields", "cache",

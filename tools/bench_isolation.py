@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from mcp_docvl.config import Settings  # noqa: E402
 from mcp_docvl.engines.ocr import OcrEngine  # noqa: E402
-from mcp_docvl.reader import read_document  # noqa: E402
+from mcp_docvl.features.read import read_document  # noqa: E402
+from mcp_docvl.mcp.workers import WorkerPool  # noqa: E402
 from mcp_docvl.samples import make_pdf, paragraph  # noqa: E402
-from mcp_docvl.workers import WorkerPool  # noqa: E402
 
 
 def timed(fn, repeat: int) -> list[float]:

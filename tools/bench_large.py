@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mcp_docvl.config import Settings  # noqa: E402
-from mcp_docvl.reader import read_document  # noqa: E402
+from mcp_docvl.features.read import read_document  # noqa: E402
 from mcp_docvl.samples import Text, make_pdf  # noqa: E402
 
 PAGES = 2000

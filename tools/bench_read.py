@@ -69,7 +69,7 @@ def main() -> int:
 
     from mcp_docvl.config import Settings
     from mcp_docvl.engines.ocr import OcrEngine
-    from mcp_docvl.reader import read_document
+    from mcp_docvl.features.read import read_document
 
     files = []
     for path in corpus():

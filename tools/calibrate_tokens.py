@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mcp_docvl.config import Settings
-from mcp_docvl.reader import read_document
+from mcp_docvl.features.read import read_document
 from mcp_docvl.tokens import COEFFICIENTS, features
 
 EVAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval"

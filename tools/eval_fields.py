@@ -23,8 +23,8 @@ from pathlib import Path
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.base import PageTranscript
 from mcp_docvl.engines.ocr import OcrEngine
-from mcp_docvl.extract.fields import extract_fields
 from mcp_docvl.extract.parsers import find_dates
+from mcp_docvl.features.fields import extract_fields
 
 SROIE = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "sroie"
 FIELDS = ("company", "date", "address", "total")
@@ -39,6 +39,12 @@ class CachedEngine:
         self._engine = OcrEngine()
         self._folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+
+    def warm(self) -> None:
+        self._engine.warm()
+
+    def cache_config(self) -> None:
+        return None
 
     def transcribe_page(self, image) -> PageTranscript:
         key = hashlib.sha256(image.tobytes()).hexdigest()[:32]

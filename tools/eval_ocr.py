@@ -49,7 +49,7 @@ def main() -> int:
 
     from mcp_docvl.config import Settings
     from mcp_docvl.engines.ocr import OcrEngine
-    from mcp_docvl.reader import read_document
+    from mcp_docvl.features.read import read_document
 
     # No disk cache: every pass must do the work it measures.
     settings = Settings.from_env(roots=[EVAL], cache_max_bytes=0)

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mcp_docvl.documents import open_document
 from mcp_docvl.documents.model import Word
-from mcp_docvl.extract.tables.page import digital_page_tables, image_page_tables
+from mcp_docvl.extract.tables.grid import find_tables
+from mcp_docvl.extract.tables.page import image_page_tables
 
 EVAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "icdar2013"
 DPI = 150
@@ -116,7 +117,7 @@ def predict(path: Path, as_images: bool, engine) -> tuple[dict[int, list], int, 
             else:
                 layer = doc.text_layer(index)
                 height = layer.height
-                tables = digital_page_tables(doc, index, layer)
+                tables = find_tables(layer.words, doc.vector_rulings(index, layer.rotation))
             out[index + 1] = [((t.bbox[0], height - t.bbox[3], t.bbox[2], height - t.bbox[1]), t) for t in tables]
         return out, doc.page_count, time.perf_counter() - start, time.process_time() - cpu
     finally:

@@ -50,6 +50,12 @@ class NullEngine:
         image.getbbox()  # touch the pixels: a bad render shows up here
         return PageTranscript()
 
+    def warm(self) -> None:
+        pass
+
+    def cache_config(self) -> None:
+        return None
+
 
 ENGINE = NullEngine()
 
@@ -71,7 +77,7 @@ def seeds() -> list[bytes]:
 
 def one_input(data: bytes) -> None:
     global runs
-    from mcp_docvl.reader import read_document
+    from mcp_docvl.features.read import read_document
     from mcp_docvl.sources.loader import Source
     from mcp_docvl.sources.media import sniff_media_type
 
@@ -108,7 +114,7 @@ def run_atheris(seconds: int, corpus: Path, extra: list[str]) -> None:
     for data in seeds():
         (corpus / hashlib.sha1(data).hexdigest()).write_bytes(data)
     with atheris.instrument_imports(include=["mcp_docvl"]):
-        import mcp_docvl.reader  # noqa: F401
+        import mcp_docvl.features.read  # noqa: F401
     argv = [sys.argv[0], str(corpus), f"-max_total_time={seconds}", "-timeout=30", "-rss_limit_mb=3072",
             "-max_len=300000", "-print_final_stats=1", *extra]
     atheris.Setup(argv, one_input)

@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from mcp_docvl.documents.model import Block, Line, Page, Word
+from mcp_docvl.documents.model import Block, Line, Page, Table, TableCell, Word
 from mcp_docvl.engines.base import PageTranscript
 
 # What decoding an entry written by another build can raise (damage is caught earlier, by the store's checksum).
@@ -43,6 +43,22 @@ def _unline(raw: dict) -> Line:
                 row_segments=raw["r"])
 
 
+def _table(table: Table | None) -> dict | None:
+    # The words a table consumed are left out: they only matter while the page's blocks are laid out.
+    if table is None:
+        return None
+    return {"b": list(table.bbox), "r": table.n_rows, "c": table.n_cols, "h": table.header_rows,
+            "cells": [[c.row, c.col, c.row_span, c.col_span, c.text, list(c.bbox)] for c in table.cells]}
+
+
+def _untable(raw: dict | None) -> Table | None:
+    if raw is None:
+        return None
+    cells = [TableCell(row=r, col=c, row_span=rs, col_span=cs, text=text, bbox=tuple(bbox))
+             for r, c, rs, cs, text, bbox in raw["cells"]]
+    return Table(bbox=tuple(raw["b"]), n_rows=raw["r"], n_cols=raw["c"], cells=cells, header_rows=raw["h"])
+
+
 def page_to_bytes(page: Page) -> bytes:
     # Blocks own their lines; page.lines are the same objects, stored once here and referenced by index.
     index = {id(line): i for i, line in enumerate(page.lines)}
@@ -51,7 +67,7 @@ def page_to_bytes(page: Page) -> bytes:
         refs = [index.get(id(line)) for line in block.lines]
         own = None if all(r is not None for r in refs) else [_line(line) for line in block.lines]
         blocks.append({"k": block.kind, "b": list(block.bbox), "l": block.level, "m": block.markdown,
-                       "r": None if own else refs, "o": own})
+                       "r": None if own else refs, "o": own, "t": _table(block.table)})
     return dumps_json({
         "n": page.number, "w": page.width, "h": page.height, "u": page.unit, "m": page.method,
         "c": page.confidence, "lines": [_line(line) for line in page.lines], "blocks": blocks,
@@ -65,7 +81,8 @@ def page_from_bytes(data: bytes) -> Page:
     blocks = []
     for b in raw["blocks"]:
         block_lines = [lines[i] for i in b["r"]] if b["r"] is not None else [_unline(line) for line in b["o"]]
-        blocks.append(Block(kind=b["k"], lines=block_lines, bbox=tuple(b["b"]), level=b["l"], markdown=b["m"]))
+        blocks.append(Block(kind=b["k"], lines=block_lines, bbox=tuple(b["b"]), level=b["l"], markdown=b["m"],
+                            table=_untable(b["t"])))
     return Page(number=raw["n"], width=raw["w"], height=raw["h"], unit=raw["u"], method=raw["m"],
                 confidence=raw["c"], lines=lines, blocks=blocks, warnings=raw["warn"])
 

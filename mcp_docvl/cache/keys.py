@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mcp_docvl import __version__
+from mcp_docvl.version import __version__
 
 # Bump when a stage's stored format changes in a way the code fingerprint would not show.
 FORMAT = 1

@@ -153,19 +153,6 @@ def open_registry(settings: Settings) -> DocumentRegistry | None:
     return DocumentRegistry(cache) if cache is not None else None
 
 
-def load_document_uri(uri: str, settings: Settings) -> Source:
-    """The source named by `docvl://documents/{id}` (anything after the id, such as /pages/3, is ignored)."""
-    rest = uri[len(URI_PREFIX):].strip("/") if uri.lower().startswith(URI_PREFIX) else ""
-    doc_id = rest.split("/", 1)[0]
-    if not doc_id:
-        raise InvalidArgument(f"{uri!r} names no document.", f"Use {URI_PREFIX}/<id> with an id from read_document.")
-    registry = open_registry(settings)
-    if registry is None:
-        raise InvalidArgument("Document ids need the cache, which is turned off.",
-                              "Pass the path, URL or data instead, or set DOCVL_CACHE_MAX_BYTES above 0.")
-    return registry.load(doc_id)
-
-
 def remember_document(source: Source, doc: Document, settings: Settings) -> None:
     """Record an opened document so it is browsable by id; never fails the read that opened it."""
     registry = open_registry(settings)

@@ -1,4 +1,5 @@
-"""What every document type offers the pipeline: page count, metadata, text-layer words, rendering."""
+"""What every document type offers the pipeline: page count, metadata, bookmarks, text-layer words, vector rules,
+rendering. Callers use these methods only; none asks which kind of document it holds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal, Protocol
 from PIL import Image
 
 from mcp_docvl.documents.model import Word
+from mcp_docvl.documents.rulings import Rulings
 
 
 @dataclass(slots=True)
@@ -30,6 +32,10 @@ class Document(Protocol):
 
     def metadata(self) -> dict[str, str]: ...
 
+    def bookmarks(self, limit: int = 1000) -> list[tuple[int, str, int | None]]:
+        """The document's own table of contents as (depth from 0, title, 1-based page or None); [] if none."""
+        ...
+
     def page_size(self, index: int) -> tuple[float, float, Literal["pt", "px"]]:
         """Width and height of page `index` (0-based) as displayed."""
         ...
@@ -46,7 +52,12 @@ class Document(Protocol):
         """Fraction of the page area covered by images (a scan has ~1.0)."""
         ...
 
-    def render(self, index: int, dpi: float) -> Image.Image:
+    def vector_rulings(self, index: int, rotation: int = 0) -> Rulings | None:
+        """The rules drawn by the page's vector paths, in the text layer's frame; None when the document draws
+        no vectors (images: their rules are found in the pixels)."""
+        ...
+
+    def render(self, index: int, dpi: float | None) -> Image.Image:
         """The page as an RGB image at `dpi` (images keep their own pixels when dpi is None)."""
         ...
 

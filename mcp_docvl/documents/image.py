@@ -53,6 +53,12 @@ class ImageDocument:
             w, h = self._image.size
         return float(w), float(h), "px"
 
+    def bookmarks(self, limit: int = 1000) -> list[tuple[int, str, int | None]]:
+        return []
+
+    def vector_rulings(self, index: int, rotation: int = 0) -> None:
+        return None
+
     def text_layer(self, index: int) -> None:
         return None
 

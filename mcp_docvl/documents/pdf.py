@@ -16,6 +16,9 @@ from PIL import Image
 
 from mcp_docvl.documents.base import TextLayer
 from mcp_docvl.documents.model import Word
+from mcp_docvl.documents.pdfium_calls import direct_call
+from mcp_docvl.documents.pdfium_calls import to_frame as _to_frame
+from mcp_docvl.documents.rulings import Rulings, rulings_from_pdf_page
 from mcp_docvl.errors import DocumentCorrupt, LimitExceeded, PasswordRequired
 
 # PDFium is not thread-safe: one lock serialises every call into it across the process.
@@ -98,6 +101,10 @@ class PdfDocument:
                 index = pdfium_c.FPDFDest_GetDestPageIndex(self._pdf, dest) if dest else -1
                 out.append((mark.level, mark.get_title().strip(), index + 1 if index >= 0 else None))
         return out
+
+    def vector_rulings(self, index: int, rotation: int = 0) -> Rulings:
+        """The rules the page's vector paths draw, in the upright frame of a text layer turned by `rotation`."""
+        return self.with_page(index, lambda page: rulings_from_pdf_page(page, rotation))
 
     def with_page(self, index: int, read: Callable[[pdfium.PdfPage], T]) -> T:
         """`read(page)` with page `index` open and PDFIUM_LOCK held, for extractors of page objects (rules).
@@ -213,13 +220,6 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     )
 
 
-# The per-character and per-word PDFium calls with plain integer arguments: the hot loops then pass integers
-# instead of converting wrapper objects (or building a ctypes pointer) on every call.
-def direct_call(function, restype, *argtypes):
-    """`function` (a pypdfium2.raw function) callable with plain integers for its pointer arguments."""
-    return ctypes.CFUNCTYPE(restype, *argtypes)(ctypes.cast(function, ctypes.c_void_p).value)
-
-
 _LOOSE_CHAR_BOX = direct_call(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                           ctypes.c_void_p)
 _FONT_SIZE = direct_call(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
@@ -243,19 +243,3 @@ def _text_rotation(handle: int, n: int, space: np.ndarray) -> int:
     # PDFium measures clockwise (text running up the page reads 270); we count anticlockwise.
     quarter_turns = (-np.round(np.degrees(angles) / 90.0)).astype(np.int64) % 4
     return int(np.argmax(np.bincount(quarter_turns, minlength=4))) * 90
-
-
-def _to_frame(boxes: np.ndarray, rotation: int, left: float, top: float, width: float, height: float):
-    """Map user-space boxes (left, bottom, right, top) to the upright frame with a top-left origin."""
-    u0 = boxes[:, 0] - left
-    u1 = boxes[:, 2] - left
-    v0 = top - boxes[:, 3]
-    v1 = top - boxes[:, 1]
-    if rotation == 0:
-        return u0, v0, u1, v1
-    if rotation == 180:
-        return width - u1, height - v1, width - u0, height - v0
-    # Text running anticlockwise by `rotation`: turn the frame clockwise by as much.
-    if rotation == 90:
-        return height - v1, u0, height - v0, u1
-    return v0, width - u1, v1, width - u0

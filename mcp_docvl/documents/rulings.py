@@ -14,6 +14,9 @@ from itertools import repeat
 import numpy as np
 from PIL import Image
 
+from mcp_docvl.documents.pdfium_calls import direct_call as direct
+from mcp_docvl.documents.pdfium_calls import to_frame
+
 
 @dataclass(slots=True)
 class Rulings:
@@ -61,10 +64,8 @@ def rulings_from_pdf_page(page, rotation: int = 0) -> Rulings:
     if not boxes and not len(edges):
         return Rulings()
     arr = np.concatenate((np.asarray(boxes, dtype=np.float64).reshape(-1, 4), edges))
-    # Into the upright frame the text layer uses (left, bottom, right, top order for _to_frame).
-    from mcp_docvl.documents.pdf import _to_frame
-
-    fx0, fy0, fx1, fy1 = _to_frame(arr, rotation, left, top, width, height)
+    # Into the upright frame the text layer uses (left, bottom, right, top order for to_frame).
+    fx0, fy0, fx1, fy1 = to_frame(arr, rotation, left, top, width, height)
     out = Rulings()
     for a, b, c, d in zip(fx0.tolist(), fy0.tolist(), fx1.tolist(), fy1.tolist(), strict=True):
         if (c - a) >= (d - b):
@@ -81,8 +82,6 @@ class _PathCalls:
 
     def __init__(self) -> None:
         import pypdfium2.raw as pdfium_c
-
-        from mcp_docvl.documents.pdf import direct_call as direct
 
         vp, i = ctypes.c_void_p, ctypes.c_int
         self.count_objects = direct(pdfium_c.FPDFPage_CountObjects, i, vp)

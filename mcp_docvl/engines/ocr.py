@@ -40,6 +40,10 @@ class OcrEngine:
         with self._lock:
             self._engine()
 
+    def cache_config(self) -> None:
+        """Nothing beyond the name shapes a transcript (the models ship with the package version)."""
+        return None
+
     def transcribe_page(self, image: Image.Image) -> PageTranscript:
         array = np.asarray(image.convert("RGB"))
         with self._lock:

@@ -9,21 +9,14 @@ inside a small context.
 
 from __future__ import annotations
 
-import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import bm25s
 import bm25s.stopwords as stopword_lists
 from tokenizers import normalizers, pre_tokenizers
 
-from mcp_docvl.cache.pages import cached_page
-from mcp_docvl.config import Settings
-from mcp_docvl.documents import Document
 from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
-from mcp_docvl.engines import Engine
-from mcp_docvl.reader import extract_page
 
 # Passage size: small enough to cite precisely, large enough to hold a fact and its label.
 _PASSAGE_CHARS = 400
@@ -104,47 +97,6 @@ def page_passages(page: Page) -> list[Passage]:
 def _passage(number: int, lines: list[Line], title: str) -> Passage:
     text = "\n".join(line.text for line in lines)
     return Passage(page=number, bbox=union_bbox([ln.bbox for ln in lines]), text=text, context=title)
-
-
-class _PageCache:
-    """Recently built pages, by document hash, engine and page number: a question and its follow-ups (and the
-    sampling round trip, which runs retrieval twice) then recognise a scanned page once."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._pages: OrderedDict[tuple[str, str, int], Page] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str, int]) -> Page | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
-
-    def put(self, key: tuple[str, str, int], page: Page) -> None:
-        with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self._size:
-                self._pages.popitem(last=False)
-
-
-_CACHE = _PageCache()
-
-
-def load_pages(doc: Document, sha256: str, numbers: list[int], engine: Engine | None,
-               settings: Settings) -> list[Page]:
-    engine_name = engine.name if engine is not None else settings.engine
-    pages = []
-    for number in numbers:
-        key = (sha256, engine_name, number)
-        page = _CACHE.get(key)
-        if page is None:
-            page = cached_page(sha256, doc, number, engine, settings, extract_page)
-            _CACHE.put(key, page)
-        pages.append(page)
-    return pages
 
 
 def rank(passages: list[Passage], question: str, top_k: int = 5) -> list[Ranked]:

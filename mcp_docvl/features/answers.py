@@ -17,16 +17,14 @@ import re
 from dataclasses import dataclass
 
 from mcp_docvl.config import Settings
-from mcp_docvl.documents import Document, open_document
 from mcp_docvl.documents.model import Page
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import InvalidArgument
-from mcp_docvl.extract.retrieval import Ranked, load_pages, page_passages, query_terms, rank, tokenize
+from mcp_docvl.extract.retrieval import Ranked, page_passages, query_terms, rank, tokenize
 from mcp_docvl.models import AnswerMethod, AnswerResult, Citation, DocumentInfo
-from mcp_docvl.page_ranges import parse_pages
-from mcp_docvl.reader import document_info
-from mcp_docvl.sources import Source, load_source
+from mcp_docvl.pipeline.session import Session, open_session
+from mcp_docvl.sources import Source
 
 # Passages a model sees, and how many of their pages go to a VLM as images.
 _MODEL_PASSAGES = 8
@@ -87,22 +85,15 @@ def _check_question(question: str) -> str:
     return question
 
 
-def _gather(source: str | Source, question: str, pages: str | None, password: str | None, settings: Settings,
-            engine: Engine | None, top_k: int) -> _Evidence:
-    src = source if isinstance(source, Source) else load_source(source, settings)
-    doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
-    try:
-        numbers = parse_pages(pages, doc.page_count)
-        if len(numbers) > settings.max_pages_per_call:
-            raise InvalidArgument(
-                f"{len(numbers)} pages were selected; one question searches at most {settings.max_pages_per_call}.",
-                "Narrow `pages` to the part of the document that should hold the answer.")
-        loaded = load_pages(doc, src.sha256, numbers, engine, settings)
-        info = document_info(src, doc)
-    finally:
-        doc.close()
+def _gather(session: Session, question: str, pages: str | None, top_k: int) -> _Evidence:
+    numbers, _ = session.select(pages)
+    limit = session.settings.max_pages_per_call
+    if len(numbers) > limit:
+        raise InvalidArgument(f"{len(numbers)} pages were selected; one question searches at most {limit}.",
+                              "Narrow `pages` to the part of the document that should hold the answer.")
+    loaded = [page for number in numbers if (page := session.pages.page(number)) is not None]
     passages = [p for page in loaded for p in page_passages(page)]
-    return _Evidence(info=info, pages=loaded, ranked=rank(passages, question, top_k))
+    return _Evidence(info=session.info, pages=loaded, ranked=rank(passages, question, top_k))
 
 
 def _off_topic(question: str, evidence: _Evidence) -> InvalidArgument:
@@ -143,7 +134,8 @@ def answer_prompt(source: str | Source, question: str, pages: str | None = None,
     """
     settings = settings or Settings.from_env()
     question = _check_question(question)
-    evidence = _gather(source, question, pages, password, settings, engine, _MODEL_PASSAGES)
+    with open_session(source, settings, password=password, engine=engine) as session:
+        evidence = _gather(session, question, pages, _MODEL_PASSAGES)
     return _build_prompt(question, evidence.ranked) if evidence.ranked else None
 
 
@@ -209,16 +201,16 @@ def answer_about(source: str | Source, question: str, pages: str | None = None, 
     question = _check_question(question)
     if engine is None:
         engine = create_engine(settings)
-    generative = isinstance(engine, GenerativeEngine)
-    evidence = _gather(source, question, pages, password, settings, engine, max(top_k, _MODEL_PASSAGES))
-    # A VLM may still see the answer (a chart, a stamp) where no word matches: it gets the first pages.
-    if not evidence.ranked and not generative:
-        raise _off_topic(question, evidence)
-    prompt = _build_prompt(question, evidence.ranked)
-    if generative:
-        images = _page_images(source, evidence, settings, password)
-        text = engine.generate(f"{prompt.system}\n\n{prompt.text}", images, max_new_tokens=prompt.max_tokens)
-        return _from_reply(question, evidence, prompt, text, "vlm", engine.name)
+    with open_session(source, settings, password=password, engine=engine) as session:
+        evidence = _gather(session, question, pages, max(top_k, _MODEL_PASSAGES))
+        # A VLM may still see the answer (a chart, a stamp) where no word matches: it gets the first pages.
+        if not evidence.ranked and not isinstance(engine, GenerativeEngine):
+            raise _off_topic(question, evidence)
+        prompt = _build_prompt(question, evidence.ranked)
+        if isinstance(engine, GenerativeEngine):
+            images = _page_images(session, evidence)
+            text = engine.generate(f"{prompt.system}\n\n{prompt.text}", images, max_new_tokens=prompt.max_tokens)
+            return _from_reply(question, evidence, prompt, text, "vlm", engine.name)
     if reply is not None:
         return _from_reply(question, evidence, prompt, reply.text, "sampling", reply.model)
     top = evidence.ranked[:top_k]
@@ -231,32 +223,21 @@ def answer_about(source: str | Source, question: str, pages: str | None = None, 
     )
 
 
-def _page_images(source: str | Source, evidence: _Evidence, settings: Settings, password: str | None) -> list:
+def _page_images(session: Session, evidence: _Evidence) -> list:
     numbers = list(dict.fromkeys(r.passage.page for r in evidence.ranked))[:_VLM_PAGES]
     if not numbers:
         numbers = [p.number for p in evidence.pages[:_VLM_PAGES]]
-    doc = _reopen(source, settings, password)
-    try:
-        return [doc.render(n - 1, _IMAGE_DPI if doc.page_size(n - 1)[2] == "pt" else None) for n in numbers]
-    finally:
-        doc.close()
-
-
-def _reopen(source: str | Source, settings: Settings, password: str | None) -> Document:
-    src = source if isinstance(source, Source) else load_source(source, settings)
-    return open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
+    return [session.image(n, _IMAGE_DPI) for n in numbers]
 
 
 def evidence_crops(source: str | Source, citations: list[Citation], *, limit: int = 3, password: str | None = None,
                    settings: Settings | None = None) -> list[bytes]:
     """PNG crops of the first `limit` cited regions (with a small margin), for a person to check the answer."""
-    settings = settings or Settings.from_env()
-    doc = _reopen(source, settings, password)
     out: list[bytes] = []
-    try:
+    with open_session(source, settings, password=password) as session:
         for citation in citations[:limit]:
-            width, height, unit = doc.page_size(citation.page - 1)
-            image = doc.render(citation.page - 1, _IMAGE_DPI if unit == "pt" else None)
+            width, height, _ = session.doc.page_size(citation.page - 1)
+            image = session.image(citation.page, _IMAGE_DPI)
             sx, sy = image.width / width, image.height / height
             x0, y0, x1, y1 = citation.bbox
             margin = 6
@@ -265,6 +246,4 @@ def evidence_crops(source: str | Source, citations: list[Citation], *, limit: in
             buffer = io.BytesIO()
             image.crop(box).save(buffer, format="PNG")
             out.append(buffer.getvalue())
-    finally:
-        doc.close()
     return out

@@ -19,26 +19,19 @@ from mcp_docvl.cache.codec import image_to_png
 from mcp_docvl.cache.keys import cache_key
 from mcp_docvl.cache.registry import URI_PREFIX, DocumentRecord, open_registry
 from mcp_docvl.config import Settings
-from mcp_docvl.documents import open_document
 from mcp_docvl.engines import Engine
 from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.features.outline import document_outline
+from mcp_docvl.features.read import read_document
+from mcp_docvl.features.tables import extract_tables
 from mcp_docvl.models import ReadDocumentResult
-from mcp_docvl.outline import document_outline
-from mcp_docvl.reader import read_document
+from mcp_docvl.pipeline.session import open_session, require_registry
 from mcp_docvl.sources import Source
 
 # Page images for people and vision models: legible, and a fraction of the OCR resolution's size.
 IMAGE_DPI = 110
 # The document resource outlines at most this many pages; the document_outline tool pages through the rest.
 OUTLINE_PAGES = 50
-
-
-def _registry(settings: Settings):
-    registry = open_registry(settings)
-    if registry is None:
-        raise InvalidArgument("Document resources need the cache, which is turned off.",
-                              "Set DOCVL_CACHE_MAX_BYTES above 0.")
-    return registry
 
 
 def _record_json(record: DocumentRecord) -> dict:
@@ -48,18 +41,18 @@ def _record_json(record: DocumentRecord) -> dict:
 
 def recent_documents(settings: Settings) -> str:
     """JSON list of the recently opened documents, newest first."""
-    return json.dumps({"documents": [_record_json(r) for r in _registry(settings).recent()]}, indent=1)
+    return json.dumps({"documents": [_record_json(r) for r in require_registry(settings).recent()]}, indent=1)
 
 
 def load_by_id(doc_id: str, settings: Settings) -> Source:
-    return _registry(settings).load(doc_id)
+    return require_registry(settings).load(doc_id)
 
 
 def document_summary(doc_id: str, settings: Settings, engine: Engine | None = None) -> str:
     """JSON of the document's metadata and outline (first pages; no recognition is run for it)."""
     source = load_by_id(doc_id, settings)
     pages = None
-    record = _registry(settings).find(doc_id)
+    record = require_registry(settings).find(doc_id)
     if record.page_count > OUTLINE_PAGES:
         pages = f"1-{OUTLINE_PAGES}"
     outline = document_outline(source, pages=pages, settings=settings, engine=engine)
@@ -79,7 +72,7 @@ def _page_number(n: str | int, page_count: int) -> int:
 
 def page_markdown(doc_id: str, n: str | int, settings: Settings, engine: Engine | None = None) -> str:
     source = load_by_id(doc_id, settings)
-    record = _registry(settings).find(doc_id)
+    record = require_registry(settings).find(doc_id)
     number = _page_number(n, record.page_count)
     result = read_document(source, pages=str(number), max_chars=10**9, settings=settings, engine=engine)
     return result.pages[0].content
@@ -87,10 +80,8 @@ def page_markdown(doc_id: str, n: str | int, settings: Settings, engine: Engine 
 
 def table_csv(doc_id: str, n: str | int, k: str | int, settings: Settings, engine: Engine | None = None) -> str:
     """Table `k` (0-based, top to bottom) of page `n` as CSV, merged cells repeated."""
-    from mcp_docvl.tables import extract_tables  # tables builds on the reader, which imports this package's cache
-
     source = load_by_id(doc_id, settings)
-    number = _page_number(n, _registry(settings).find(doc_id).page_count)
+    number = _page_number(n, require_registry(settings).find(doc_id).page_count)
     try:
         index = int(k)
     except ValueError:
@@ -108,17 +99,14 @@ def table_csv(doc_id: str, n: str | int, k: str | int, settings: Settings, engin
 def page_image(doc_id: str, n: str | int, settings: Settings, dpi: int = IMAGE_DPI) -> bytes:
     """Page `n` as PNG (cached)."""
     source = load_by_id(doc_id, settings)
-    record = _registry(settings).find(doc_id)
+    record = require_registry(settings).find(doc_id)
     number = _page_number(n, record.page_count)
     cache = open_cache(settings)
     key = cache_key(source.sha256, "image", number, {"dpi": dpi, "max_page_pixels": settings.max_page_pixels})
     if cache is not None and (png := cache.get(key)) is not None:
         return png
-    doc = open_document(source.data, source.media_type, max_page_pixels=settings.max_page_pixels)
-    try:
-        png = image_to_png(doc.render(number - 1, dpi))
-    finally:
-        doc.close()
+    with open_session(source, settings) as session:
+        png = image_to_png(session.doc.render(number - 1, dpi))
     if cache is not None:
         cache.put(key, png)
     return png

@@ -1,9 +1,9 @@
-"""Extracting tables: the library entry point behind the `extract_table` tool.
+"""Extracting tables: the use case behind the `extract_table` tool.
 
-Each page goes through the same per-page pipeline as reading (`reader.extract_page`: text layer when usable,
-the engine otherwise); its table blocks carry the cell structure. With a vision-language engine, a page that
-needs the engine (a scan, an image) is shown to the model, which answers with HTML tables
-(`extract/tables/vlm.py`); those tables say `method: "vlm"`. Text-layer pages keep the rules' tables. A table
+Each page comes from the one page pipeline and its cache (`pipeline.pages`: text layer when usable, the engine
+otherwise); its table blocks carry the cell structure. With a vision-language engine, a page that needs the
+engine (a scan, an image) is shown to the model, which answers with HTML tables (`features/vlm_tables.py`);
+those tables say `method: "vlm"`. Text-layer pages keep the rules' tables. A table
 whose rows do not fit the cell budget is returned in row ranges with a cursor; nothing is cut silently.
 """
 
@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import Image
-
 from mcp_docvl.config import Settings
-from mcp_docvl.documents import Document, open_document
+from mcp_docvl.cursor import encode_cursor
 from mcp_docvl.documents.model import Page, Table
-from mcp_docvl.engines import Engine, PageTranscript
+from mcp_docvl.engines import Engine
 from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.tables.render import FORMATS, render_table
-from mcp_docvl.extract.tables.vlm import tables_from_vlm
+from mcp_docvl.features.read import ProgressCallback
+from mcp_docvl.features.vlm_tables import tables_from_vlm
 from mcp_docvl.models import ExtractTablesResult, TableCellResult, TableRef, TableResult
-from mcp_docvl.page_ranges import parse_pages
-from mcp_docvl.reader import ProgressCallback, document_info, extract_page
-from mcp_docvl.sources import Source, load_source
+from mcp_docvl.pipeline.session import Session, open_session
+from mcp_docvl.sources import Source
 
 # Default budget of cells per call: big enough for most tables, small enough for an agent's context.
 MAX_CELLS = 2000
@@ -58,25 +56,15 @@ def extract_tables(
         raise InvalidArgument("max_cells must be at least 1.", f"Pass a positive number, e.g. {MAX_CELLS}.")
     if table_index is not None and table_index < 0:
         raise InvalidArgument("table_index must be 0 or more.", "Pass 0 for the first table on a page.")
-    src = source if isinstance(source, Source) else load_source(source, settings)
-    doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
-    try:
-        selected = parse_pages(pages, doc.page_count)
-        start = (selected[0], 0, 0)
-        if cursor:
-            start = _parse_cursor(cursor, src)
-            if start[0] not in selected:
-                raise InvalidArgument("The cursor does not fit this page selection.", "Pass the same `pages` again.")
-        return _extract(src, doc, selected, start, table_index, format, max_cells, settings, engine, progress)
-    finally:
-        doc.close()
+    with open_session(source, settings, password=password, engine=engine) as session:
+        todo, start = session.select(pages, cursor, positions=3)
+        return _extract(session, todo, start, table_index, format, max_cells, progress)
 
 
-def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, int, int], table_index: int | None,
-             fmt: str, max_cells: int, settings: Settings, engine: Engine | None,
-             progress: ProgressCallback | None) -> ExtractTablesResult:
+def _extract(session: Session, todo: list[int], start: tuple[int, ...], table_index: int | None, fmt: str,
+             max_cells: int, progress: ProgressCallback | None) -> ExtractTablesResult:
     first_page, first_table, first_row = start
-    todo = selected[selected.index(first_page):]
+    settings, sha256 = session.settings, session.source.sha256
     out: list[TableResult] = []
     searched: list[int] = []
     # Pages where the model's reply held no table and did not say there was none.
@@ -87,11 +75,11 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
     previous: tuple[int, int, Table, float] | None = None
     for position, number in enumerate(todo):
         if position >= settings.max_pages_per_call:
-            next_cursor = f"{src.sha256[:12]}.{number}.0.0"
+            next_cursor = encode_cursor(sha256, number, 0, 0)
             continuation = (f"Stopped after {settings.max_pages_per_call} pages (the per-call page limit); pages "
                             f"{number}-{todo[-1]} were not searched. Call again with cursor=next_cursor.")
             break
-        found = _page_tables(doc, number, engine, settings)
+        found = _page_tables(session, number)
         page, tables = found.page, found.tables
         searched.append(number)
         if not found.understood:
@@ -107,17 +95,17 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
                 continue
             row = first_row if (number, index) == (first_page, first_table) else 0
             if used >= max_cells:
-                next_cursor = f"{src.sha256[:12]}.{number}.{index}.{row}"
+                next_cursor = encode_cursor(sha256, number, index, row)
                 break
             end = _rows_that_fit(table, row, max_cells - used)
             if end == row:  # not even one row fits what is left; it opens the next call
-                next_cursor = f"{src.sha256[:12]}.{number}.{index}.{row}"
+                next_cursor = encode_cursor(sha256, number, index, row)
                 break
             result = _table_result(table, number, index, found.methods[index], page.unit, row, end, fmt, linked)
             used += len(result.cells)
             out.append(result)
             if end < table.n_rows:
-                next_cursor = f"{src.sha256[:12]}.{number}.{index}.{end}"
+                next_cursor = encode_cursor(sha256, number, index, end)
                 break
         previous = (number, len(tables) - 1, tables[-1], page.height) if tables else None
         if progress:
@@ -130,7 +118,7 @@ def _extract(src: Source, doc: Document, selected: list[int], start: tuple[int, 
                                 "with cursor=next_cursor, or raise max_cells.")
             break
     return ExtractTablesResult(
-        document=document_info(src, doc), format=fmt, pages=searched, tables=out,
+        document=session.info, format=fmt, pages=searched, tables=out,
         message=_message(out, searched) + _unread_note(unread),
         truncated=next_cursor is not None, next_cursor=next_cursor, continuation=continuation,
     )
@@ -145,34 +133,25 @@ class _PageTables:
     understood: bool = True
 
 
-class _KeepImage:
-    """Stands in for a vision-language engine while a page is built for its tables.
+def _page_tables(session: Session, number: int) -> _PageTables:
+    """The tables of page `number`: from the text layer or OCR words, else (with a VLM engine) from the model.
 
-    A page the engine would transcribe is not transcribed: extract_table needs its tables, not its Markdown, and
-    the table prompt is a request of its own. The rendered page is kept for that request.
+    A page a vision-language engine would transcribe is not transcribed: extract_table needs its tables, not its
+    Markdown, and the table prompt is a request of its own.
     """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.image: Image.Image | None = None
-
-    def transcribe_page(self, image: Image.Image) -> PageTranscript:
-        self.image = image
-        return PageTranscript(words=[], confidence=0.0, markdown="")
-
-
-def _page_tables(doc: Document, number: int, engine: Engine | None, settings: Settings) -> _PageTables:
-    """The tables of page `number`: from the text layer or OCR words, else (with a VLM engine) from the model."""
-    stand_in = _KeepImage(engine.name) if isinstance(engine, GenerativeEngine) else None
-    page = extract_page(doc, number, stand_in or engine, settings)
-    if stand_in is None or stand_in.image is None:
+    page = session.pages.page(number, recognise=not session.generative)
+    if page is not None:
         # A text-layer page keeps the rules' tables, found or not: their cells hold the exact text, their recall
         # on born-digital tables is 0.99 (tools/eval_tables.py), and asking the model for every page of running
         # text would make extract_table on a long report one model request a page.
         tables = _table_blocks(page)
         return _PageTables(page, tables, [page.method] * len(tables))
-    answer = tables_from_vlm(engine, stand_in.image, (0.0, 0.0, page.width, page.height),
-                             settings.vlm_max_new_tokens)
+    engine = session.engine
+    assert isinstance(engine, GenerativeEngine)  # recognise=False only with a generative engine
+    width, height, unit = session.doc.page_size(number - 1)
+    answer = tables_from_vlm(engine, session.image(number, session.settings.ocr_dpi), (0.0, 0.0, width, height),
+                             session.settings.vlm_max_new_tokens)
+    page = Page(number=number, width=width, height=height, unit=unit, method="vlm", confidence=1.0)
     return _PageTables(page, answer.tables, ["vlm"] * len(answer.tables), answer.understood)
 
 
@@ -241,16 +220,3 @@ def _span(numbers: list[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(parts)
-
-
-def _parse_cursor(cursor: str, source: Source) -> tuple[int, int, int]:
-    try:
-        doc_part, page, index, row = cursor.split(".")
-        start = (int(page), int(index), int(row))
-    except ValueError:
-        raise InvalidArgument(f"The cursor {cursor!r} is malformed.",
-                              "Pass `next_cursor` from the last result as is.") from None
-    if not source.sha256.startswith(doc_part):
-        raise InvalidArgument("The cursor belongs to another document (or the document changed since).",
-                              "Start again without `cursor`.")
-    return start

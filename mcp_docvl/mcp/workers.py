@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_docvl.config import Settings
+from mcp_docvl.engines import create_engine
 from mcp_docvl.errors import DocumentCorrupt, DocvlError, LimitExceeded
 from mcp_docvl.limits import call_time_exceeded, page_time_exceeded
+from mcp_docvl.pipeline.session import resolve_source
 
 log = logging.getLogger(__name__)
 # Engines a worker can build for itself from settings. A resident VLM (transformers) is loaded once in the server
@@ -76,15 +78,12 @@ def _worker_main(conn: multiprocessing.connection.Connection, memory_mb: int) ->
                 func = getattr(func, part)
             settings: Settings | None = kwargs.get("settings")
             if "engine" in kwargs and settings is not None:
-                from mcp_docvl.engines import create_engine
-
                 if settings.engine not in engines:
                     engines[settings.engine] = create_engine(settings)
                 kwargs["engine"] = engines[settings.engine]
             if qualname == "warm":
-                warm_engine = getattr(kwargs.get("engine"), "warm", None)
-                if callable(warm_engine):
-                    warm_engine()
+                if kwargs.get("engine") is not None:
+                    kwargs["engine"].warm()
                 result = None
             elif _takes_progress(func):
                 result = func(progress=lambda done, total: conn.send(("progress", done, total)), **kwargs)
@@ -308,9 +307,7 @@ def run_isolated(func: Callable[..., Any], kwargs: dict[str, Any], settings: Set
     if isinstance(kwargs.get("source"), str):
         # Fetching and path checks parse no document: done here, a refused path or URL is answered at once and
         # a slow download holds no worker. The worker gets the bytes.
-        from mcp_docvl.sources import load_source
-
-        kwargs["source"] = load_source(kwargs["source"], settings)
+        kwargs["source"] = resolve_source(kwargs["source"], settings)
     if "engine" in kwargs:
         kwargs["engine"] = None  # the worker puts its own in
     return get_pool(settings).run(func, kwargs, settings, progress=progress, cancelled=cancelled)

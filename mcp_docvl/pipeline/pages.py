@@ -1,12 +1,21 @@
-"""The page stages through the cache: rendered pages, built pages, and underneath them the engine's transcripts.
+"""The one page builder and its cache: every tool and resource gets its pages here.
 
-`read_document` needs a page's rendering (stage "render", per format); other tools need the built page with
-its words and boxes (stage "page"); the OCR transcript (stage "ocr") is cached on its own because it is by far
-the dearest part to recompute.
+A page is built from its text layer when that is usable, from the engine's transcript otherwise (`build_page`).
+Built pages are kept in the persistent disk cache; with the disk cache turned off, in a small in-memory LRU
+instead (so a question and its follow-ups, and the sampling round trip, still build a page once). Three stages are stored: the built page with its
+words, boxes and tables ("page"), its rendering per format ("render", since decoding a page's words costs more
+than the read that needs only its text), and the engine's transcript ("ocr", by far the dearest part).
+
+A key holds everything that can change the stored value: the document's sha256, the page, the engine and its
+configuration (`Engine.cache_config`), the rendering settings. There are no page variants behind proxies: a
+caller that must not run the engine asks for the page with `recognise=False` and gets None when the page needs
+it, and nothing is stored for that answer.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,45 +35,106 @@ from mcp_docvl.cache.codec import (
 from mcp_docvl.cache.keys import cache_key
 from mcp_docvl.cache.store import DiskCache
 from mcp_docvl.config import Settings
-from mcp_docvl.documents import Document
-from mcp_docvl.documents.model import Page
-from mcp_docvl.engines import Engine, PageTranscript, create_engine
+from mcp_docvl.documents import Document, TextLayer
+from mcp_docvl.documents.model import Block, Page, Word
+from mcp_docvl.engines import Engine, PageTranscript
+from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import Format, render_blocks
+from mcp_docvl.extract.tables.grid import find_tables
+from mcp_docvl.extract.tables.page import image_page_tables, page_blocks
 from mcp_docvl.tokens import estimate_tokens
 
-PageBuilder = Callable[[Document, int, "Engine | None", Settings], Page]
+# A text layer with fewer characters than this, on a page mostly covered by images, is a scan's stray text.
+_SPARSE_TEXT = 30
+# Above this share of the page covered by images, a sparse text layer is a scan's (see _SPARSE_TEXT).
+_SCAN_COVERAGE = 0.5
+# Below this share of readable characters the text layer is garbage (fonts without a Unicode map).
+_READABLE = 0.9
+# Built pages kept in memory: a few long documents' worth, a few MB.
+_MEMORY_PAGES = 256
+
+Transcribe = Callable[[Image.Image], PageTranscript]
 
 
-def engine_config(engine: Engine | None, settings: Settings) -> dict[str, Any]:
-    """Everything about the engine and settings that can change a page's content."""
-    config = getattr(engine, "cache_config", None)
-    return {
-        "engine": engine.name if engine is not None else settings.engine.strip().lower(),
-        "engine_config": config() if callable(config) else config,
-        "ocr_dpi": settings.ocr_dpi,
-        "max_page_pixels": settings.max_page_pixels,
-    }
+# -- building ----------------------------------------------------------------------------------------------------
+
+def build_page(doc: Document, number: int, settings: Settings, transcribe: Transcribe | None) -> Page | None:
+    """Page `number` (1-based): from the text layer when usable, else from `transcribe` of the rendered page.
+
+    None when the page needs the engine and `transcribe` is None.
+    """
+    index = number - 1
+    width, height, unit = doc.page_size(index)
+    warnings: list[str] = []
+    layer = doc.text_layer(index)
+    if layer is not None:
+        verdict = _judge_layer(doc, index, layer)
+        if verdict == "blank":
+            warnings.append("No text was found on this page: it is blank.")
+            return Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
+                        confidence=1.0, warnings=warnings)
+        if verdict == "usable":
+            return _from_text_layer(doc, number, layer, unit)
+        if verdict == "unreadable":
+            warnings.append("The embedded text is unreadable (fonts without a Unicode map); the page was recognised.")
+    if transcribe is None:
+        return None
+    image = doc.render(index, settings.ocr_dpi if unit == "pt" else None)
+    return _from_transcript(number, (width, height, unit), image, transcribe(image), warnings)
 
 
-def cached_page(doc_sha256: str, doc: Document, number: int, engine: Engine | None, settings: Settings,
-                build: PageBuilder) -> Page:
-    """Page `number` from the cache, or built by `build` (and stored) when absent or damaged."""
-    cache = open_cache(settings)
-    if cache is None:
-        return build(doc, number, engine, settings)
-    config = engine_config(engine, settings)
-    key = cache_key(doc_sha256, "page", number, config)
-    data = cache.get(key)
-    if data is not None:
-        try:
-            return page_from_bytes(data)
-        except DECODE_ERRORS:  # a format from another build: rebuild it
-            cache.delete(key)
-    transcriber = _CachedTranscriber(cache, cache_key(doc_sha256, "ocr", number, config), engine, settings)
-    page = build(doc, number, transcriber, settings)
-    cache.put(key, page_to_bytes(page))
+def _judge_layer(doc: Document, index: int, layer: TextLayer) -> Literal["usable", "blank", "unreadable", "scan"]:
+    """What the text layer is worth: read it, the page is blank, or recognise the page instead."""
+    if layer.chars == 0:
+        return "blank" if doc.is_blank(index) else "scan"
+    if layer.readable_chars < _READABLE * layer.chars:
+        return "unreadable"
+    if layer.chars < _SPARSE_TEXT and doc.image_coverage(index) > _SCAN_COVERAGE:
+        return "scan"
+    return "usable"
+
+
+def _from_text_layer(doc: Document, number: int, layer: TextLayer, unit: Literal["pt", "px"]) -> Page:
+    warnings = []
+    if layer.rotation:
+        warnings.append(f"Text runs at {layer.rotation}° on the page; it was read upright and boxes are "
+                        "given in that upright frame.")
+    lines = build_lines(layer.words)
+    page = Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
+                confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
+    rulings = doc.vector_rulings(number - 1, layer.rotation)
+    tables = find_tables(layer.words, rulings, lines) if rulings is not None else []
+    page.blocks = page_blocks(layer.words, tables, lines)
     return page
 
+
+def _from_transcript(number: int, size: tuple[float, float, Literal["pt", "px"]], image: Image.Image,
+                     transcript: PageTranscript, warnings: list[str]) -> Page:
+    width, height, unit = size
+    # Back from pixels to page units.
+    sx = width / image.width
+    sy = height / image.height
+
+    def scaled(w: Word) -> Word:
+        return Word(text=w.text, bbox=(w.bbox[0] * sx, w.bbox[1] * sy, w.bbox[2] * sx, w.bbox[3] * sy),
+                    size=w.size * sy, bold=w.bold, confidence=w.confidence)
+
+    words = [scaled(w) for w in transcript.words]
+    lines = build_lines(words)
+    method = "vlm" if transcript.markdown is not None else "ocr"
+    page = Page(number=number, width=width, height=height, unit=unit, method=method,
+                confidence=round(transcript.confidence, 3), lines=lines, warnings=warnings)
+    if transcript.markdown is not None and not words:
+        # A VLM wrote the page's structure itself; it has no word boxes, so the page is one block.
+        page.blocks = [Block(kind="paragraph", lines=[], bbox=(0.0, 0.0, width, height), markdown=transcript.markdown)]
+    else:
+        page.blocks = page_blocks(words, image_page_tables(image, words, (sx, sy)) if words else [], lines)
+    if not words and transcript.markdown is None:
+        warnings.append("No text was found on this page.")
+    return page
+
+
+# -- caching -----------------------------------------------------------------------------------------------------
 
 @dataclass(slots=True)
 class RenderedPage:
@@ -82,47 +152,113 @@ class RenderedPage:
     warnings: list[str] = field(default_factory=list)
 
 
-def cached_render(doc_sha256: str, doc: Document, number: int, engine: Engine | None, settings: Settings,
-                  fmt: Format, build: PageBuilder) -> RenderedPage:
-    """Page `number` rendered as `fmt`. The rendering is cached on top of the page itself because decoding a
-    page's words costs more than the read that needs only its text."""
-    cache = open_cache(settings)
-    key = cache_key(doc_sha256, "render", number, {**engine_config(engine, settings), "format": fmt})
-    if cache is not None and (data := cache.get(key)) is not None:
-        try:
-            return RenderedPage(**loads_json(data))
-        except DECODE_ERRORS:
-            cache.delete(key)
-    page = cached_page(doc_sha256, doc, number, engine, settings, build)
-    content = render_blocks(page.blocks, fmt)
-    rendered = RenderedPage(number=page.number, width=page.width, height=page.height, unit=page.unit,
-                            method=page.method, confidence=page.confidence, content=content,
-                            tokens=estimate_tokens(content), warnings=list(page.warnings))
-    if cache is not None:
-        cache.put(key, dumps_json({name: getattr(rendered, name) for name in RenderedPage.__slots__}))
-    return rendered
+class _MemoryPages:
+    """Recently built pages by cache key, bounded; shared by every session of the process that has no disk cache."""
+
+    def __init__(self, size: int) -> None:
+        self._pages: OrderedDict[str, Page] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: str, page: Page) -> None:
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
 
 
-class _CachedTranscriber:
-    """Stands in for the engine while one page is built: the transcript comes from the cache when it can, and the
-    real engine (created only if needed) is asked otherwise."""
+_MEMORY = _MemoryPages(_MEMORY_PAGES)
 
-    def __init__(self, cache: DiskCache, key: str, engine: Engine | None, settings: Settings) -> None:
-        self._cache = cache
-        self._key = key
-        self._engine = engine
+
+def page_key_config(engine_name: str, engine_config: dict[str, Any] | None, settings: Settings) -> dict[str, Any]:
+    """Everything about the engine and settings that can change a page's content: the page stages' key config."""
+    return {"engine": engine_name, "engine_config": engine_config or None, "ocr_dpi": settings.ocr_dpi,
+            "max_page_pixels": settings.max_page_pixels}
+
+
+class PageStore:
+    """The pages of one open document through the caches; the engine is asked for (and created) only on a miss
+    that needs it."""
+
+    def __init__(self, doc: Document, sha256: str, settings: Settings, engine: Callable[[], Engine],
+                 engine_name: str, engine_config: dict[str, Any] | None) -> None:
+        self._doc = doc
+        self._sha256 = sha256
         self._settings = settings
-        self.name = engine.name if engine is not None else settings.engine
+        self._engine = engine
+        self._cache: DiskCache | None = open_cache(settings)
+        self._config = page_key_config(engine_name, engine_config, settings)
 
-    def transcribe_page(self, image: Image.Image) -> PageTranscript:
-        data = self._cache.get(self._key)
-        if data is not None:
+    def key(self, stage: str, number: int, **extra: Any) -> str:
+        return cache_key(self._sha256, stage, number, {**self._config, **extra})
+
+    def page(self, number: int, recognise: bool = True) -> Page | None:
+        """Page `number`, built once; None when it needs the engine and `recognise` is False."""
+        key = self.key("page", number)
+        page = self._stored(key)
+        if page is None:
+            page = build_page(self._doc, number, self._settings, self._transcribe(number) if recognise else None)
+            if page is None:
+                return None
+            self._store(key, page)
+        return page
+
+    def rendered(self, number: int, fmt: Format) -> RenderedPage:
+        """Page `number` rendered as `fmt` (cached on top of the page itself)."""
+        key = self.key("render", number, format=fmt)
+        if self._cache is not None and (data := self._cache.get(key)) is not None:
             try:
-                return transcript_from_bytes(data)
+                return RenderedPage(**loads_json(data))
             except DECODE_ERRORS:
-                self._cache.delete(self._key)
-        if self._engine is None:
-            self._engine = create_engine(self._settings)
-        transcript = self._engine.transcribe_page(image)
-        self._cache.put(self._key, transcript_to_bytes(transcript))
-        return transcript
+                self._cache.delete(key)
+        page = self.page(number)
+        assert page is not None  # recognise=True always builds
+        content = render_blocks(page.blocks, fmt)
+        rendered = RenderedPage(number=page.number, width=page.width, height=page.height, unit=page.unit,
+                                method=page.method, confidence=page.confidence, content=content,
+                                tokens=estimate_tokens(content), warnings=list(page.warnings))
+        if self._cache is not None:
+            self._cache.put(key, dumps_json({name: getattr(rendered, name) for name in RenderedPage.__slots__}))
+        return rendered
+
+    def _stored(self, key: str) -> Page | None:
+        if self._cache is None:
+            return _MEMORY.get(key)
+        if (data := self._cache.get(key)) is None:
+            return None
+        try:
+            return page_from_bytes(data)
+        except DECODE_ERRORS:  # a format from another build: rebuild it
+            self._cache.delete(key)
+            return None
+
+    def _store(self, key: str, page: Page) -> None:
+        if self._cache is None:
+            _MEMORY.put(key, page)
+        else:
+            self._cache.put(key, page_to_bytes(page))
+
+    def _transcribe(self, number: int) -> Transcribe:
+        """The engine's transcript of the page image, from the cache when it is there."""
+        key = self.key("ocr", number)
+
+        def transcribe(image: Image.Image) -> PageTranscript:
+            if self._cache is not None and (data := self._cache.get(key)) is not None:
+                try:
+                    return transcript_from_bytes(data)
+                except DECODE_ERRORS:
+                    self._cache.delete(key)
+            transcript = self._engine().transcribe_page(image)
+            if self._cache is not None:
+                self._cache.put(key, transcript_to_bytes(transcript))
+            return transcript
+
+        return transcribe

@@ -43,11 +43,6 @@ def load_source(spec: str, settings: Settings) -> Source:
         )
     spec = spec.strip()
     scheme = _URL_SCHEME.match(spec)
-    if scheme and scheme.group(1).lower() == "docvl":
-        # A document opened before (this process or an earlier one), by the id in its resource URI.
-        from mcp_docvl.cache.registry import load_document_uri
-
-        return load_document_uri(spec, settings)
     if scheme and scheme.group(1).lower() in ("http", "https"):
         data, name, origin = fetch_url(spec, settings), spec, "url"
     elif scheme and scheme.group(1).lower() != "file":

@@ -6,10 +6,10 @@ import time
 
 import httpx
 
-from mcp_docvl import __version__
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import FetchError, LimitExceeded
 from mcp_docvl.sources.guard import check_url, pinned_transport
+from mcp_docvl.version import __version__
 
 _USER_AGENT = f"mcp-docvl/{__version__}"
 # No compression: a small gzip body can inflate a thousandfold before the byte cap sees it.

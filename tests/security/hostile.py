@@ -14,8 +14,8 @@ from mcp import Client
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
+from mcp_docvl.mcp.server import build_server
 from mcp_docvl.samples import assemble_pdf
-from mcp_docvl.server import build_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = ROOT / "resources"
@@ -141,7 +141,7 @@ def hog(progress=None, **_kwargs) -> bytes:
 
 
 def sample_text(settings: Settings, progress=None, engine=None) -> str:
-    from mcp_docvl.reader import read_document
+    from mcp_docvl.features.read import read_document
 
     result = read_document(SAMPLE, pages="2", format="text", settings=settings, engine=engine, progress=progress)
     return result.combined()

@@ -16,10 +16,10 @@ from hostile import RESOURCES, ROOT
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_docvl.auth import StaticTokenVerifier, read_token_file
 from mcp_docvl.cli import main
 from mcp_docvl.errors import InvalidArgument
-from mcp_docvl.transport import HttpOptions, check_exposure
+from mcp_docvl.mcp.auth import StaticTokenVerifier, read_token_file
+from mcp_docvl.mcp.transport import HttpOptions, check_exposure
 
 TOKEN = "tok-" + "7f3a9c" * 6
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -129,7 +129,7 @@ async def test_oauth_introspection_verifier(tmp_path: Path):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs
 
-    from mcp_docvl.auth import IntrospectionTokenVerifier
+    from mcp_docvl.mcp.auth import IntrospectionTokenVerifier
 
     answers = {"good-token-0123456789": {"active": True, "client_id": "agent", "scope": "docs:read", "sub": "u1",
                                          "exp": int(time.time()) + 600},

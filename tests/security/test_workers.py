@@ -11,7 +11,7 @@ from hostile import RESOURCES, SAMPLE, make_server, refused_then_ok
 
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import DocumentCorrupt, LimitExceeded
-from mcp_docvl.workers import WorkerCancelled, WorkerPool
+from mcp_docvl.mcp.workers import WorkerCancelled, WorkerPool
 
 
 @pytest.fixture(scope="module")

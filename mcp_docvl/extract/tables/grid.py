@@ -22,9 +22,9 @@ from statistics import median
 import numpy as np
 
 from mcp_docvl.documents.model import BBox, Line, Table, TableCell, Word, union_bbox
+from mcp_docvl.documents.rulings import Rulings
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import join_lines
-from mcp_docvl.extract.tables.rulings import Rulings
 
 Segment = tuple[float, float, float]  # position across, start and end along the rule
 

@@ -1,22 +1,29 @@
-"""Tables of one page: the digital path (text layer + vector rules) and the scanned path (OCR + image rules)."""
+"""Tables of one page and the page's blocks around them: rules and words in, tables and blocks out.
+
+The digital path gives `find_tables` the text layer's words and the document's vector rules; the scanned path
+(`image_page_tables`) the recognised words and the rules seen in the page image.
+"""
 
 from __future__ import annotations
 
 from PIL import Image
 
-from mcp_docvl.documents.base import TextLayer
 from mcp_docvl.documents.model import Block, Line, Table, Word
-from mcp_docvl.documents.pdf import PdfDocument
-from mcp_docvl.extract.layout import build_lines, rows_in_order
+from mcp_docvl.documents.rulings import Rulings, rulings_from_image
+from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order, rows_in_order
 from mcp_docvl.extract.tables.grid import find_tables
 from mcp_docvl.extract.tables.render import to_markdown
-from mcp_docvl.extract.tables.rulings import Rulings, rulings_from_image, rulings_from_pdf_page
 
 
-def digital_page_tables(doc: PdfDocument, index: int, layer: TextLayer, lines: list[Line] | None = None) -> list[Table]:
-    """Tables from the embedded text and the page's drawn rules; boxes in the text layer's frame (points)."""
-    rulings = doc.with_page(index, lambda page: rulings_from_pdf_page(page, layer.rotation))
-    return find_tables(layer.words, rulings, lines)
+def page_blocks(words: list[Word], tables: list[Table], lines: list[Line]) -> list[Block]:
+    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text.
+
+    `lines` are the lines of all `words`; they are rebuilt only when tables took some words away.
+    """
+    if not tables:
+        return make_blocks(reading_order(lines))
+    text = make_blocks(reading_order(build_lines(words_outside(words, tables))))
+    return insert_tables(text, table_blocks(tables))
 
 
 def image_page_tables(image: Image.Image, words: list[Word], scale: tuple[float, float] = (1.0, 1.0)) -> list[Table]:

@@ -1,48 +1,20 @@
-"""Filling a JSON Schema from a document: every value typed, cited (page, box, text) and scored, or null with a reason.
-
-Two ways to fill it:
-- rules (the embedded engine): layout-aware rules over the recognised lines: a label with its value on the
-  same row or just below, the largest amount on a total line, the company name near the top, the address block
-  under it, dates and amounts read by the typed parsers;
-- a vision-language engine: the model is prompted with the schema and the page text and images; its JSON is
-  validated against the schema and, if it fails, asked again once with the validation error. A second reply
-  that does not fit either hands the document to the rules, and the result says so (method "rules", a warning,
-  and each field the rules leave null names the model's error too).
-Either way, a value that does not fit its field's type is dropped (null, with the reason), never returned.
+"""Layout-aware rules that fill a schema from a page's lines: a label with its value on the same row or just below,
+the largest amount on a total line, the company name near the top, the address block under it, dates and amounts
+read by the typed parsers.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-import jsonschema
-from jsonschema.validators import validator_for
-
-from mcp_docvl.config import Settings
-from mcp_docvl.documents import open_document
 from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
-from mcp_docvl.engines import Engine, create_engine
-from mcp_docvl.engines.base import GenerativeEngine
-from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract import parsers
-from mcp_docvl.extract.presets import PRESETS
-from mcp_docvl.extract.retrieval import load_pages
-from mcp_docvl.models import Citation, ExtractFieldsResult, FieldResult
-from mcp_docvl.page_ranges import parse_pages
-from mcp_docvl.reader import document_info
-from mcp_docvl.sources import Source, load_source
-
-# Documents whose fields sit on their first pages; reading more only costs time.
-_DEFAULT_PAGES = 3
-_VLM_PAGES = 2
-_VLM_TEXT_CHARS = 12_000
-# Tokens of one JSON reply: far more than a filled schema takes; DOCVL_VLM_MAX_NEW_TOKENS caps it lower.
-_VLM_REPLY_TOKENS = 1024
+from mcp_docvl.features.fields.schema import field_types
+from mcp_docvl.features.fields.values import Found, checked
+from mcp_docvl.models import FieldResult
 
 # Labels of the amount actually paid, strongest first. Words are matched case-insensitively.
 _TOTAL_STRONG = re.compile(
@@ -103,17 +75,6 @@ _ADDRESS_WORDS = re.compile(
     r"postcode|zip|city|state|malaysia|singapore|usa|johor|selangor|kuala|lumpur)\b|\b\d{5}\b",
     re.IGNORECASE,
 )
-
-
-@dataclass(slots=True)
-class _Found:
-    value: object
-    page: Page
-    bbox: BBox
-    text: str
-    confidence: float
-    # How the value follows from what is printed, when it is not printed as such (e.g. cash less change).
-    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -190,7 +151,7 @@ def _money(text: str) -> list[parsers.Match]:
 @dataclass(slots=True)
 class _Candidate:
     level: int  # 3: a strong total label ("grand total", "total incl. tax"), 2: "total", 1: "amount"
-    found: _Found
+    found: Found
 
 
 def _amounts_after_label(rows: list[_Row], index: int, position: int, label_end: int) -> list[tuple[parsers.Match,
@@ -263,13 +224,13 @@ def _total_candidates(pages: list[Page]) -> list[_Candidate]:
                     if match.value <= 0:
                         continue
                     confidence = (0.9 if strong else 0.8) * line.confidence
-                    out.append(_Candidate(level, _Found(match.value, page, _span_bbox(line, match.start, match.end),
+                    out.append(_Candidate(level, Found(match.value, page, _span_bbox(line, match.start, match.end),
                                                         match.text, confidence)))
     return out
 
 
 def _labelled_amount(pages: list[Page], label: re.Pattern, exclude: re.Pattern | None = None,
-                     after: tuple[int, float] | None = None) -> _Found | None:
+                     after: tuple[int, float] | None = None) -> Found | None:
     """The first amount printed after `label` (not `exclude`), reading down the pages; with `after` (page number,
     y), only labels below that point. The rightmost amount of the row is the one taken (the amount column)."""
     for page in pages:
@@ -286,12 +247,12 @@ def _labelled_amount(pages: list[Page], label: re.Pattern, exclude: re.Pattern |
                 values = _amounts_after_label(rows, index, position, hit.end())
                 if values:
                     match, line = values[-1]
-                    return _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                    return Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
                                   line.confidence)
     return None
 
 
-def _paid_amount(pages: list[Page]) -> _Found | None:
+def _paid_amount(pages: list[Page]) -> Found | None:
     """The amount handed over less the change given back: what the customer actually paid.
 
     Both must be printed: a tender alone may be a larger note ("CASH 100.00"). A tender printed negative (some
@@ -307,10 +268,10 @@ def _paid_amount(pages: list[Page]) -> _Found | None:
     if paid <= 0:
         return None
     if change.value == 0:
-        return _Found(paid, tender.page, tender.bbox, tender.text, tender.confidence,
+        return Found(paid, tender.page, tender.bbox, tender.text, tender.confidence,
                       note=f"amount tendered {tender.text} with change {change.text}")
     bbox = union_bbox([tender.bbox, change.bbox]) if tender.page is change.page else tender.bbox
-    return _Found(paid, tender.page, bbox, f"{tender.text} ... {change.text}", min(tender.confidence,
+    return Found(paid, tender.page, bbox, f"{tender.text} ... {change.text}", min(tender.confidence,
                                                                                       change.confidence),
                   note=f"amount tendered {tender.text} less change {change.text}")
 
@@ -331,7 +292,7 @@ def _computed_totals(pages: list[Page]) -> list[Decimal]:
 _ROUNDING_STEP = Decimal("0.05")
 
 
-def _find_total(pages: list[Page]) -> _Found | None:
+def _find_total(pages: list[Page]) -> Found | None:
     """The amount paid, chosen among the amounts printed after total labels and checked against the payment.
 
     1. A labelled total equal to tendered - change is the amount paid (two printed sources agree), whatever the
@@ -369,8 +330,8 @@ def _bare_values_below(rows: list[_Row], index: int, finder) -> list[tuple[parse
     return _row_matches(below, finder)
 
 
-def _find_tax(pages: list[Page]) -> _Found | None:
-    best: tuple[tuple, _Found] | None = None
+def _find_tax(pages: list[Page]) -> Found | None:
+    best: tuple[tuple, Found] | None = None
     for page in pages:
         rows = _rows(page)
         for index, row in enumerate(rows):
@@ -380,16 +341,16 @@ def _find_tax(pages: list[Page]) -> _Found | None:
             found = [(m, ln) for m, ln in _label_value(rows, index, label.end(), _money) if m.value >= 0]
             for match, line in found:
                 rank = (1 if "total" in row.text.lower() else 0, match.value)
-                item = _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                item = Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
                               0.7 * line.confidence)
                 if best is None or rank > best[0]:
                     best = (rank, item)
     return best[1] if best else None
 
 
-def _find_date(pages: list[Page]) -> _Found | None:
+def _find_date(pages: list[Page]) -> Found | None:
     """The document's date: one next to a date label first, else the first date printed."""
-    first: _Found | None = None
+    first: Found | None = None
     first_full = False
     for page in pages:
         rows = _rows(page)
@@ -398,7 +359,7 @@ def _find_date(pages: list[Page]) -> _Found | None:
             matches = _label_value(rows, index, label.end(), parsers.find_dates) if label else \
                 _row_matches(row, parsers.find_dates)
             for match, line in matches:
-                found = _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                found = Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
                                (0.9 if label else 0.75) * line.confidence)
                 if label and not re.search(r"due|expir|valid|birth", row.text, re.IGNORECASE):
                     return found
@@ -448,7 +409,7 @@ def _median_size(page: Page) -> float:
     return sizes[len(sizes) // 2] if sizes else 1.0
 
 
-def _find_company(pages: list[Page]) -> _Found | None:
+def _find_company(pages: list[Page]) -> Found | None:
     if not pages:
         return None
     page = pages[0]
@@ -469,7 +430,7 @@ def _find_company(pages: list[Page]) -> _Found | None:
         if not _NOT_COMPANY.search(above.text) and line.bbox[1] - above.bbox[3] < line.bbox[3] - line.bbox[1]:
             text, boxes = f"{above.text} {text}", [above.bbox, *boxes]
     text = _strip_ids(text)
-    return _Found(text, page, union_bbox(boxes), text, confidence * line.confidence)
+    return Found(text, page, union_bbox(boxes), text, confidence * line.confidence)
 
 
 # A company registration line ("CO.REG: 933109-X", "BR No.: 0195932-X", "Company No 20965"), OCR slips included.
@@ -485,7 +446,7 @@ def _strip_ids(text: str) -> str:
     return re.sub(r"\s+", " ", _ID_IN_NAME.sub(" ", text)).strip()
 
 
-def _find_address(pages: list[Page]) -> _Found | None:
+def _find_address(pages: list[Page]) -> Found | None:
     """The address block: lines under the company name up to the first contact/tax/title line, a registration
     line, or the line naming the country (a postal address ends with it)."""
     if not pages:
@@ -526,7 +487,7 @@ def _find_address(pages: list[Page]) -> _Found | None:
     value = _address_punctuation(text) if page.method == "ocr" else text
     confidence = 0.7 * min(ln.confidence for ln in block)
     note = "OCR's '.' between address parts read as ','" if value != text else None
-    return _Found(value, page, union_bbox([ln.bbox for ln in block]), text, confidence, note=note)
+    return Found(value, page, union_bbox([ln.bbox for ln in block]), text, confidence, note=note)
 
 
 # "Site: 1046", "Outlet: Midvalley": a labelled field, not an address line (unless the label is "Address").
@@ -565,7 +526,7 @@ def _address_punctuation(text: str) -> str:
     return re.sub(r"(?<![\w.])(\w+)\.(,|(?=\s+\S))", fix, text)
 
 
-def _find_items(pages: list[Page]) -> _Found | None:
+def _find_items(pages: list[Page]) -> Found | None:
     """Line items: rows ending in an amount between the header and the first total-like row."""
     items: list[dict[str, Any]] = []
     boxes: list[BBox] = []
@@ -593,7 +554,7 @@ def _find_items(pages: list[Page]) -> _Found | None:
             pending = ""
     if not items or page is None:
         return None
-    return _Found(items, page, union_bbox(boxes), f"{len(items)} item rows", 0.5)
+    return Found(items, page, union_bbox(boxes), f"{len(items)} item rows", 0.5)
 
 
 # Which rule fills a field, decided by its name, description and format.
@@ -610,7 +571,7 @@ _RULES = {
 def _rule_for(name: str, spec: dict) -> str | None:
     words = f"{name} {spec.get('title', '')}".lower().replace("_", " ")
     description = str(spec.get("description", "")).lower()
-    if spec.get("type") == "array" or "array" in _types(spec):
+    if spec.get("type") == "array" or "array" in field_types(spec):
         return "items" if re.search(r"item|line|product|article", words) else None
     if re.search(r"\b(?:rate|percent\w*|ratio)\b", words):
         return None  # "VAT rate" is a percentage found by its label, not the tax amount
@@ -627,11 +588,6 @@ def _rule_for(name: str, spec: dict) -> str | None:
     if re.search(r"\baddress\b", words) and not re.search(r"e-?mail|bill|ship|customer|buyer", words + description):
         return "address"
     return None
-
-
-def _types(spec: dict) -> list[str]:
-    kind = spec.get("type", "string")
-    return [kind] if isinstance(kind, str) else list(kind)
 
 
 def _labels(name: str, spec: dict) -> list[str]:
@@ -655,7 +611,7 @@ def _labels(name: str, spec: dict) -> list[str]:
 
 
 def _finder_for(spec: dict, name: str):
-    types = _types(spec)
+    types = field_types(spec)
     words = f"{name} {spec.get('description', '')}".lower()
     if spec.get("format") == "date" or re.search(r"\bdate\b", name.lower()):
         return parsers.find_dates
@@ -672,7 +628,7 @@ def _finder_for(spec: dict, name: str):
     return None
 
 
-def _find_labelled(pages: list[Page], name: str, spec: dict) -> _Found | None:
+def _find_labelled(pages: list[Page], name: str, spec: dict) -> Found | None:
     """A field found by its label: the value after it on the same row, or on the row below."""
     finder = _finder_for(spec, name)
     for label in _labels(name, spec):
@@ -688,7 +644,7 @@ def _find_labelled(pages: list[Page], name: str, spec: dict) -> _Found | None:
                     values = _label_value(rows, index, hit.end(), finder)
                     if values:
                         match, line = values[0]
-                        return _Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
+                        return Found(match.value, page, _span_bbox(line, match.start, match.end), match.text,
                                       0.8 * line.confidence)
                     continue
                 rest = row.lines[0].text[hit.end():].strip(" :")
@@ -697,187 +653,19 @@ def _find_labelled(pages: list[Page], name: str, spec: dict) -> _Found | None:
                     line, rest = row.lines[1], row.lines[1].text
                 if rest:
                     start = line.text.find(rest)
-                    return _Found(rest, page, _span_bbox(line, start, start + len(rest)), rest,
+                    return Found(rest, page, _span_bbox(line, start, start + len(rest)), rest,
                                   0.7 * line.confidence)
     return None
 
 
-def _typed(value: object, spec: dict) -> object:
-    """`value` converted to the JSON type the field asks for (Decimal to number, etc.); ValueError if it cannot be."""
-    types = _types(spec)
-    if isinstance(value, Decimal):
-        if "integer" in types and value == value.to_integral_value():
-            return int(value)
-        if "number" in types:
-            return float(value)
-        if "string" in types:
-            return format(value, "f")
-        raise ValueError(f"an amount ({value}) cannot fill a field of type {'/'.join(types)}")
-    if isinstance(value, list | dict):
-        return json.loads(json.dumps(value, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)))
-    if isinstance(value, str):
-        if "string" in types:
-            return value
-        if "boolean" in types:
-            parsed = parsers.parse_bool(value)
-            if parsed is not None:
-                return parsed
-        if "number" in types or "integer" in types:
-            amounts = parsers.find_amounts(value)
-            if len(amounts) == 1:
-                return _typed(amounts[0].value, spec)
-        raise ValueError(f"the text {value!r} is not a {'/'.join(types)}")
-    return value
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Schemas
-
-
-def resolve_schema(schema: dict | None = None, fields: list[dict] | dict[str, str] | None = None,
-                   preset: str | None = None) -> dict:
-    """The JSON Schema to fill, from exactly one of `schema`, `fields` (name -> description) or `preset`."""
-    given = [x for x in (schema, fields, preset) if x is not None]
-    if len(given) != 1:
-        raise InvalidArgument(
-            "Give exactly one of `schema`, `fields` or `preset`." if given else "Nothing to extract was named.",
-            f"Pass a JSON Schema, a list of fields (name and description), or preset={'|'.join(PRESETS)}.")
-    if preset is not None:
-        if preset not in PRESETS:
-            raise InvalidArgument(f"Unknown preset {preset!r}.", f"Use one of: {', '.join(PRESETS)}.")
-        return copy.deepcopy(PRESETS[preset])
-    if fields is not None:
-        return _schema_from_fields(fields)
-    if not isinstance(schema, dict):
-        raise InvalidArgument("The schema is not a JSON object.", 'Pass e.g. {"type": "object", "properties": {...}}.')
-    try:
-        validator_for(schema).check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
-        raise InvalidArgument(f"The JSON Schema is invalid at {where}: {exc.message}.",
-                              "Fix the schema (see json-schema.org), or pass a flat list of fields.") from None
-    if schema.get("type", "object") != "object" or not isinstance(schema.get("properties"), dict) \
-            or not schema["properties"]:
-        raise InvalidArgument("The schema must describe an object with `properties` (the fields to fill).",
-                              'Use {"type": "object", "properties": {"total": {"type": "number"}}}.')
-    return copy.deepcopy(schema)
-
-
-def _schema_from_fields(fields: list[dict] | dict[str, str]) -> dict:
-    items = [{"name": k, "description": v} for k, v in fields.items()] if isinstance(fields, dict) else fields
-    properties: dict[str, dict] = {}
-    for item in items:
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
-            raise InvalidArgument(f"The field {item!r} has no name.",
-                                  'Give each field as {"name": "total", "description": "...", "type": "number"}.')
-        kind = item.get("type", "string")
-        if kind not in ("string", "number", "integer", "boolean"):
-            raise InvalidArgument(f"The field {item['name']!r} has type {kind!r}.",
-                                  "Flat fields are string, number, integer or boolean; use a JSON Schema for more.")
-        spec = {"type": kind, "description": str(item.get("description", ""))}
-        if item.get("format"):
-            spec["format"] = item["format"]
-        properties[str(item["name"]).strip()] = spec
-    if not properties:
-        raise InvalidArgument("The list of fields is empty.", "Name at least one field.")
-    return {"type": "object", "properties": properties}
-
-
-def nullable(schema: dict) -> dict:
-    """The schema with every top-level field allowing null: the shape `data` validates against."""
-    out = copy.deepcopy(schema)
-    for spec in out["properties"].values():
-        if "type" in spec:
-            types = _types(spec)
-            if "null" not in types:
-                spec["type"] = [*types, "null"]
-        else:
-            spec.setdefault("anyOf", [{}])
-        if "enum" in spec and None not in spec["enum"]:
-            spec["enum"] = [*spec["enum"], None]
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Entry point
-
-
-def extract_fields(source: str | Source, schema: dict | None = None, *,
-                   fields: list[dict] | dict[str, str] | None = None, preset: str | None = None,
-                   pages: str | None = None, password: str | None = None, settings: Settings | None = None,
-                   engine: Engine | None = None) -> ExtractFieldsResult:
-    """Fill `schema` (or `fields`, or a `preset`) from the document; see the module docstring."""
-    settings = settings or Settings.from_env()
-    target = resolve_schema(schema, fields, preset)
-    src = source if isinstance(source, Source) else load_source(source, settings)
-    if engine is None:
-        engine = create_engine(settings)
-    doc = open_document(src.data, src.media_type, password=password, max_page_pixels=settings.max_page_pixels)
-    try:
-        numbers = parse_pages(pages, doc.page_count) if pages else list(range(1, min(doc.page_count,
-                                                                                       _DEFAULT_PAGES) + 1))
-        numbers = numbers[:settings.max_pages_per_call]
-        loaded = load_pages(doc, src.sha256, numbers, engine, settings)
-        info = document_info(src, doc)
-        images = [doc.render(n - 1, 144 if doc.page_size(n - 1)[2] == "pt" else None) for n in numbers[:_VLM_PAGES]] \
-            if isinstance(engine, GenerativeEngine) else []
-    finally:
-        doc.close()
-    warnings: list[str] = []
-    if doc.page_count > len(numbers) and not pages:
-        warnings.append(f"Only pages 1-{len(numbers)} of {doc.page_count} were read; pass `pages` to read others.")
-    method: Literal["rules", "vlm"] = "rules"
-    results: dict[str, FieldResult] | None = None
-    failure = None
-    if isinstance(engine, GenerativeEngine):
-        filled = _fill_with_model(engine, target, loaded, images, min(_VLM_REPLY_TOKENS, settings.vlm_max_new_tokens))
-        if isinstance(filled, str):
-            failure = filled
-        else:
-            results, method = filled, "vlm"
-    if results is None:
-        results = _fill_with_rules(target, loaded)
-    if failure:
-        warnings.append(f"{failure}; the fields were read by the layout rules instead.")
-        results = {name: r if r.value is not None else r.model_copy(
-            update={"reason": f"{failure}; the layout rules found no value either: {r.reason}"})
-            for name, r in results.items()}
-    out_schema = nullable(target)
-    data = {name: result.value for name, result in results.items()}
-    jsonschema.validate(data, out_schema)  # a failure here is a bug: every value was checked on its own
-    return ExtractFieldsResult(document=info, data=data, fields=results, method=method, json_schema=out_schema,
-                               pages=numbers, warnings=warnings)
-
-
-def _citation(found: _Found) -> Citation:
-    return Citation(page=found.page.number, bbox=tuple(round(v, 2) for v in found.bbox), unit=found.page.unit,
-                    text=found.text)
-
-
-def _checked(name: str, spec: dict, found: _Found | None, missing: str) -> FieldResult:
-    """A found value typed and validated against its field's schema, or null with the reason."""
-    if found is None:
-        return FieldResult(value=None, confidence=0.0, reason=missing)
-    try:
-        value = _typed(found.value, spec)
-        jsonschema.validate(value, spec, format_checker=jsonschema.FormatChecker())
-    except (ValueError, jsonschema.ValidationError) as exc:
-        detail = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
-        return FieldResult(value=None, citation=_citation(found), confidence=0.0,
-                           reason=f"Found {found.text!r} but it does not fit the field's schema: {detail}.")
-    return FieldResult(value=value, citation=_citation(found), confidence=round(found.confidence, 3), note=found.note)
-
-
-def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
+def fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
     results: dict[str, FieldResult] = {}
     for name, spec in schema["properties"].items():
         if not isinstance(spec, dict):
             results[name] = FieldResult(value=None, confidence=0.0, reason="The field's schema is not an object.")
             continue
         rule = _rule_for(name, spec)
-        types = _types(spec)
+        types = field_types(spec)
         if rule is None and ("object" in types or "array" in types):
             results[name] = FieldResult(
                 value=None, confidence=0.0,
@@ -890,88 +678,5 @@ def _fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
             # search would take "Sub Total" or "Total Qty" for the amount paid.
             found = _find_labelled(pages, name, spec)
         what = f"a {rule} line" if rule else f"a label like {_labels(name, spec)[0]!r}"
-        results[name] = _checked(name, spec, found, f"No {what} with a readable value was found.")
+        results[name] = checked(name, spec, found, f"No {what} with a readable value was found.")
     return results
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Vision-language engine
-
-
-def _page_text(page: Page) -> str:
-    """What the model is told a page says: its recognised lines, or the Markdown a VLM wrote for it."""
-    text = "\n".join(ln.text for b in page.blocks for ln in b.lines)
-    return text or "\n".join(b.markdown for b in page.blocks if b.markdown)
-
-
-def _fill_with_model(engine: GenerativeEngine, schema: dict, pages: list[Page], images: list,
-                     max_new_tokens: int) -> dict[str, FieldResult] | str:
-    """The fields as the model fills them, or why it could not (neither reply fitted the schema)."""
-    text = "\n\n".join(f"[page {p.number}]\n{_page_text(p)}" for p in pages)
-    prompt = (
-        "Fill this JSON Schema from the document (page images and text below). Reply with one JSON object only. "
-        "Use null for a field the document does not show; copy values as printed, dates as YYYY-MM-DD, amounts as "
-        f"plain numbers.\n\nSchema:\n{json.dumps(schema)}\n\nDocument text:\n{text[:_VLM_TEXT_CHARS]}"
-    )
-    target = nullable(schema)
-    data, error = _ask_json(engine, prompt, images, target, max_new_tokens)
-    if error is not None:
-        data, error = _ask_json(engine, f"{prompt}\n\nYour last reply was not valid: {error}. Reply again.", images,
-                                target, max_new_tokens)
-    if error is not None:
-        return f"The model's reply did not fit the schema twice (last error: {error})"
-    results = {}
-    for name, spec in schema["properties"].items():
-        value = data.get(name)
-        if value is None:
-            results[name] = FieldResult(value=None, confidence=0.0, reason="The model found no value.")
-            continue
-        where = _locate(pages, value)
-        if where is None:
-            # Not found in the text: the model read it from an image (or made it up); it is returned uncited.
-            result = _checked(name, spec, _Found(value, pages[0], (0.0, 0.0, 0.0, 0.0), str(value), 0.5), "")
-            results[name] = result.model_copy(update={"citation": None})
-        else:
-            results[name] = _checked(name, spec, _Found(value, *where), "")
-    return results
-
-
-def _ask_json(engine: GenerativeEngine, prompt: str, images: list, schema: dict,
-              max_new_tokens: int) -> tuple[dict, str | None]:
-    reply = engine.generate(prompt, images, max_new_tokens=max_new_tokens)
-    found = re.search(r"\{.*\}", reply, re.DOTALL)
-    if not found:
-        return {}, "no JSON object in the reply"
-    try:
-        data = json.loads(found.group(0))
-    except json.JSONDecodeError as exc:
-        return {}, f"invalid JSON ({exc.msg})"
-    if not isinstance(data, dict):
-        return {}, "the reply is not a JSON object"
-    data = {k: v for k, v in data.items() if k in schema["properties"]}
-    for name in schema["properties"]:
-        data.setdefault(name, None)
-    try:
-        jsonschema.validate(data, schema, format_checker=jsonschema.FormatChecker())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the object"
-        return {}, f"{where}: {exc.message}"
-    return data, None
-
-
-def _locate(pages: list[Page], value: object) -> tuple[Page, BBox, str, float] | None:
-    """Where a model's value is printed (page, box, text, confidence): the first line holding its text, ignoring
-    case and spacing; on a page a VLM transcribed (no word boxes), the Markdown line, cited with the whole page."""
-    needle = re.sub(r"\s+", "", str(value)).lower()
-    if not needle or isinstance(value, list | dict):
-        return None
-    for page in pages:
-        for line in page.lines:
-            if needle in re.sub(r"\s+", "", line.text).lower():
-                return page, line.bbox, line.text, 0.8
-        if not page.lines:
-            for block in page.blocks:
-                for text in (block.markdown or "").splitlines():
-                    if needle in re.sub(r"\s+", "", text).lower():
-                        return page, (0.0, 0.0, page.width, page.height), text.strip(), 0.7
-    return None

@@ -1,0 +1,81 @@
+"""Call dispatch: every tool's library call runs here, off the event loop, in a worker process when it can.
+
+One place decides where a call runs (worker process or thread), enforces its time limits, reports its progress,
+stops it when the client cancels, and maps its errors to tool errors the agent can act on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from mcp_docvl.config import Settings
+from mcp_docvl.errors import DocvlError
+from mcp_docvl.limits import CallClock
+from mcp_docvl.mcp.workers import WorkerCancelled, can_isolate, run_isolated
+
+log = logging.getLogger("mcp_docvl")
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """Raised inside a worker thread when the MCP call it serves was cancelled."""
+
+
+def without_progress(func: Callable[..., T]) -> Callable[..., T]:
+    """`func` (a library function that takes no progress callback) callable the way `dispatch` calls."""
+
+    def call(progress: Callable[[int, int], None], **kwargs: Any) -> T:
+        return func(**kwargs)
+
+    call.__name__ = getattr(func, "__name__", "call")
+    call.__wrapped__ = func  # type: ignore[attr-defined]  # lets workers.py run `func` itself in a worker
+    return call
+
+
+async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
+    """Run a blocking library call on a worker thread (or process); report its progress; stop it when cancelled."""
+    cancelled = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if cancelled.is_set():
+            raise Cancelled
+        if ctx is not None and total > 1:
+            try:
+                anyio.from_thread.run(functools.partial(ctx.report_progress, done, total, f"page {done}/{total}"))
+            except Exception:  # progress is best effort: a gone client must not fail the work
+                log.debug("progress notification failed", exc_info=True)
+
+    try:
+        if can_isolate(func, kwargs, settings, kwargs.get("engine")):
+            # In a worker process the parent enforces the time limits by killing it (mcp_docvl/mcp/workers.py).
+            return await anyio.to_thread.run_sync(
+                functools.partial(run_isolated, func, kwargs, settings, progress=progress, cancelled=cancelled),
+                abandon_on_cancel=True,
+            )
+        clocked = CallClock(settings).wrap(progress)
+        # abandon_on_cancel: a cancelled call returns at once; the flag set below stops the thread at its next page.
+        return await anyio.to_thread.run_sync(functools.partial(func, progress=clocked, **kwargs),
+                                              abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        cancelled.set()
+        raise
+    except DocvlError as exc:
+        raise ToolError(str(exc)) from None
+    except (Cancelled, WorkerCancelled):
+        raise ToolError("The call was cancelled.") from None
+    except Exception as exc:
+        log.exception("unexpected failure in %s", getattr(func, "__name__", func))
+        raise ToolError(
+            f"Internal error ({type(exc).__name__}: {exc}). The server is still running; "
+            "please report this with the document if you can."
+        ) from None
