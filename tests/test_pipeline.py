@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from conftest import CountingEngine
-from docs import RULED_ROWS, ruled_table_pdf, scanned_pdf
 from http_fixtures import serve
 from mcp import Client
 from PIL import Image
 
+from docs import RULED_ROWS, ruled_table_pdf, scanned_pdf
 from mcp_docvl import Settings, answer_about, document_outline, extract_tables, read_document
 from mcp_docvl.engines.base import PageTranscript
 from mcp_docvl.engines.ocr import OcrEngine

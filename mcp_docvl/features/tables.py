@@ -140,14 +140,15 @@ def _page_tables(session: Session, number: int) -> _PageTables:
     Markdown, and the table prompt is a request of its own.
     """
     page = session.pages.page(number, recognise=not session.generative)
-    if page is not None:
+    # A page the model would read (not built, or built by the engine for read_document) gets the table prompt.
+    if page is not None and (page.method == "text_layer" or not session.generative):
         # A text-layer page keeps the rules' tables, found or not: their cells hold the exact text, their recall
         # on born-digital tables is 0.99 (tools/eval_tables.py), and asking the model for every page of running
         # text would make extract_table on a long report one model request a page.
         tables = _table_blocks(page)
         return _PageTables(page, tables, [page.method] * len(tables))
     engine = session.engine
-    assert isinstance(engine, GenerativeEngine)  # recognise=False only with a generative engine
+    assert isinstance(engine, GenerativeEngine)  # checked by session.generative
     width, height, unit = session.doc.page_size(number - 1)
     answer = tables_from_vlm(engine, session.image(number, session.settings.ocr_dpi), (0.0, 0.0, width, height),
                              session.settings.vlm_max_new_tokens)

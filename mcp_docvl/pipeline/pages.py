@@ -1,10 +1,10 @@
 """The one page builder and its cache: every tool and resource gets its pages here.
 
 A page is built from its text layer when that is usable, from the engine's transcript otherwise (`build_page`).
-Built pages are kept in the persistent disk cache; with the disk cache turned off, in a small in-memory LRU
-instead (so a question and its follow-ups, and the sampling round trip, still build a page once). Three stages are stored: the built page with its
-words, boxes and tables ("page"), its rendering per format ("render", since decoding a page's words costs more
-than the read that needs only its text), and the engine's transcript ("ocr", by far the dearest part).
+Built pages are kept in the persistent disk cache (with it turned off, each call builds its pages itself).
+Three stages are stored: the built page with its words, boxes and tables ("page"), its rendering per format
+("render", since decoding a page's words costs more than the read that needs only its text), and the engine's
+transcript ("ocr", by far the dearest part).
 
 A key holds everything that can change the stored value: the document's sha256, the page, the engine and its
 configuration (`Engine.cache_config`), the rendering settings. There are no page variants behind proxies: a
@@ -14,8 +14,6 @@ it, and nothing is stored for that answer.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,8 +48,6 @@ _SPARSE_TEXT = 30
 _SCAN_COVERAGE = 0.5
 # Below this share of readable characters the text layer is garbage (fonts without a Unicode map).
 _READABLE = 0.9
-# Built pages kept in memory: a few long documents' worth, a few MB.
-_MEMORY_PAGES = 256
 
 Transcribe = Callable[[Image.Image], PageTranscript]
 
@@ -152,32 +148,6 @@ class RenderedPage:
     warnings: list[str] = field(default_factory=list)
 
 
-class _MemoryPages:
-    """Recently built pages by cache key, bounded; shared by every session of the process that has no disk cache."""
-
-    def __init__(self, size: int) -> None:
-        self._pages: OrderedDict[str, Page] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Page | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
-
-    def put(self, key: str, page: Page) -> None:
-        with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self._size:
-                self._pages.popitem(last=False)
-
-
-_MEMORY = _MemoryPages(_MEMORY_PAGES)
-
-
 def page_key_config(engine_name: str, engine_config: dict[str, Any] | None, settings: Settings) -> dict[str, Any]:
     """Everything about the engine and settings that can change a page's content: the page stages' key config."""
     return {"engine": engine_name, "engine_config": engine_config or None, "ocr_dpi": settings.ocr_dpi,
@@ -230,9 +200,7 @@ class PageStore:
         return rendered
 
     def _stored(self, key: str) -> Page | None:
-        if self._cache is None:
-            return _MEMORY.get(key)
-        if (data := self._cache.get(key)) is None:
+        if self._cache is None or (data := self._cache.get(key)) is None:
             return None
         try:
             return page_from_bytes(data)
@@ -241,9 +209,7 @@ class PageStore:
             return None
 
     def _store(self, key: str, page: Page) -> None:
-        if self._cache is None:
-            _MEMORY.put(key, page)
-        else:
+        if self._cache is not None:
             self._cache.put(key, page_to_bytes(page))
 
     def _transcribe(self, number: int) -> Transcribe:
