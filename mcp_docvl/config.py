@@ -7,10 +7,14 @@ Values come from (lowest to highest): defaults, environment variables (`DOCVL_*`
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from mcp_docvl.errors import InvalidArgument
+
+T = TypeVar("T")
 
 MiB = 1024 * 1024
 
@@ -24,31 +28,27 @@ def _env_csv(name: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_value(name: str, default: T, parse: Callable[[str], T], what: str, fix: str) -> T:
+    """Environment variable `name` read by `parse`; `default` when unset or blank; a clear error if it is not `what`."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
-        raise InvalidArgument(f"Environment variable {name}={raw!r} is not an integer.", "Use digits.") from None
+        raise InvalidArgument(f"Environment variable {name}={raw!r} is not {what}.", fix) from None
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_value(name, default, int, "an integer", "Use digits.")
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidArgument(f"Environment variable {name}={raw!r} is not a number.", "Set a number.") from None
+    return _env_value(name, default, float, "a number", "Set a number.")
 
 
 def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return _env_value(name, default, lambda raw: raw.strip().lower() in {"1", "true", "yes", "on"}, "", "")
 
 
 @dataclass

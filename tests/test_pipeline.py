@@ -112,3 +112,11 @@ async def test_answer_about_a_url_with_evidence_images_downloads_it_once(tmp_pat
     assert result.structured_content["method"] == "vlm"
     assert [c.type for c in result.content] == ["text", "image"]
     assert hits == ["/table.pdf"]  # the crop came from the document recorded by id, not a second download
+
+
+def test_the_package_api_is_what_the_readme_imports():
+    import mcp_docvl
+
+    assert {"Settings", "read_document", "extract_tables", "answer_about", "extract_fields",
+            "document_outline"} <= set(mcp_docvl.__all__)
+    assert all(callable(getattr(mcp_docvl, name)) for name in mcp_docvl.__all__ if name != "__version__")

@@ -23,6 +23,7 @@ from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document
 from mcp_docvl.errors import InvalidArgument, SourceNotFound
 from mcp_docvl.sources import Source
+from mcp_docvl.sources.loader import SourceInfo
 
 log = logging.getLogger("mcp_docvl.cache")
 
@@ -32,15 +33,16 @@ _ID = re.compile(r"^[0-9a-f]{1,64}$")
 
 
 @dataclass(frozen=True)
-class DocumentRecord:
-    id: str
-    sha256: str
-    name: str
-    media_type: str
-    origin: str
+class DocumentRecord(SourceInfo):
+    """A recently opened document: its source's description, page count and title, and when it was opened."""
+
     page_count: int
     title: str | None
     opened_at: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return self.doc_id
 
     @property
     def uri(self) -> str:
@@ -58,9 +60,8 @@ class DocumentRegistry:
         key = cache_key(source.sha256, "source")
         if not self._cache.touch(key):
             self._cache.put(key, source.data)
-        record = DocumentRecord(id=source.doc_id, sha256=source.sha256, name=source.name,
-                                media_type=source.media_type, origin=source.origin, page_count=page_count,
-                                title=title)
+        record = DocumentRecord(sha256=source.sha256, name=source.name, media_type=source.media_type,
+                                origin=source.origin, page_count=page_count, title=title)
         self._write(record)
         self._trim()
         return record
@@ -116,7 +117,7 @@ class DocumentRegistry:
 
     def _write(self, record: DocumentRecord) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        body = {k: v for k, v in asdict(record).items() if k != "opened_at"}
+        body = {"id": record.id, **{k: v for k, v in asdict(record).items() if k != "opened_at"}}
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self._folder)
         with os.fdopen(fd, "w") as f:
             json.dump(body, f)
@@ -143,6 +144,7 @@ class DocumentRegistry:
 def _read_record(path: Path, mtime: float) -> DocumentRecord | None:
     try:
         raw = json.loads(path.read_text())
+        raw.pop("id", None)  # written for people reading the folder; it is the sha256's prefix
         return DocumentRecord(**raw, opened_at=mtime)
     except (OSError, ValueError, TypeError):
         return None  # trimmed meanwhile, or damaged: it is only an index

@@ -20,16 +20,9 @@ from mcp_docvl.sources import Source
 from mcp_docvl.tokens import estimate_tokens
 
 
-def document_outline(
-    source: str | Source,
-    pages: str | None = None,
-    recognise: bool = False,
-    password: str | None = None,
-    cursor: str | None = None,
-    settings: Settings | None = None,
-    engine: Engine | None = None,
-    progress: ProgressCallback | None = None,
-) -> DocumentOutline:
+def document_outline(source: str | Source, pages: str | None = None, recognise: bool = False,
+                     password: str | None = None, cursor: str | None = None, settings: Settings | None = None,
+                     engine: Engine | None = None, progress: ProgressCallback | None = None) -> DocumentOutline:
     """Outline `source`: bookmarks, headings and per-page token estimates for `pages` (default all)."""
     settings = settings or Settings.from_env()
     with open_session(source, settings, password=password, engine=engine) as session:

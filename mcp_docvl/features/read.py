@@ -17,18 +17,10 @@ from mcp_docvl.tokens import chars_within, estimate_tokens
 
 ProgressCallback = Callable[[int, int], None]
 
-def read_document(
-    source: str | Source,
-    pages: str | None = None,
-    format: Format = "markdown",
-    max_chars: int | None = None,
-    password: str | None = None,
-    cursor: str | None = None,
-    settings: Settings | None = None,
-    engine: Engine | None = None,
-    progress: ProgressCallback | None = None,
-    max_tokens: int | None = None,
-) -> ReadDocumentResult:
+def read_document(source: str | Source, pages: str | None = None, format: Format = "markdown",
+                  max_chars: int | None = None, password: str | None = None, cursor: str | None = None,
+                  settings: Settings | None = None, engine: Engine | None = None,
+                  progress: ProgressCallback | None = None, max_tokens: int | None = None) -> ReadDocumentResult:
     """Read `source` (path, URL, data: URI/base64, or a loaded `Source`) and return its pages as content.
 
     The output is capped at `max_chars` characters (default from settings); when cut, `next_cursor` continues

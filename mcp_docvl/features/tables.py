@@ -32,18 +32,10 @@ _TOP = 0.3
 _BOTTOM = 0.6
 
 
-def extract_tables(
-    source: str | Source,
-    pages: str | None = None,
-    table_index: int | None = None,
-    format: str = "json",
-    max_cells: int = MAX_CELLS,
-    password: str | None = None,
-    cursor: str | None = None,
-    settings: Settings | None = None,
-    engine: Engine | None = None,
-    progress: ProgressCallback | None = None,
-) -> ExtractTablesResult:
+def extract_tables(source: str | Source, pages: str | None = None, table_index: int | None = None,
+                   format: str = "json", max_cells: int = MAX_CELLS, password: str | None = None,
+                   cursor: str | None = None, settings: Settings | None = None, engine: Engine | None = None,
+                   progress: ProgressCallback | None = None) -> ExtractTablesResult:
     """Find the tables in `source` (path, URL, data: URI/base64, or a loaded `Source`) with their cells.
 
     `table_index` (0-based) keeps only the n-th table of each selected page. At most `max_cells` cells are

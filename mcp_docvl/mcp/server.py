@@ -27,7 +27,7 @@ from mcp_types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -56,6 +56,15 @@ from mcp_docvl.models import (
     TableFormat,
 )
 from mcp_docvl.version import __version__
+
+# Every tool only reads; answer_about is not idempotent (a model may answer differently when asked again).
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True)
+ASKS = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+
+
+def _reply(result: BaseModel, *content: Any) -> CallToolResult:
+    """A tool result: `content` for the agent to read, the model itself as structured content."""
+    return CallToolResult(content=list(content), structured_content=result.model_dump(mode="json"))
 
 
 @dataclass
@@ -122,11 +131,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
     async def run_in_worker(func: Any, ctx: Context | None, /, **kwargs: Any) -> Any:
         return await dispatch(settings, func, ctx, **kwargs)
 
-    @server.tool(
-        name="read_document",
-        title="Read a document",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
-    )
+    @server.tool(name="read_document", title="Read a document", annotations=READ_ONLY)
     async def read_document_tool(
         source: SourceArg,
         pages: Annotated[str | None, Field(description='Pages to read, 1-based: e.g. "1-3,7", "5-", "last". '
@@ -152,17 +157,10 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             read_document, ctx, source=source, pages=pages, format=format, max_chars=max_chars,
             password=password, cursor=cursor, settings=settings, engine=state.engine, max_tokens=max_tokens,
         )
-        return CallToolResult(
-            content=[TextContent(type="text", text=read_text(result)), *resource_links(result)],
-            structured_content=result.model_dump(mode="json"),
-        )
+        return _reply(result, TextContent(type="text", text=read_text(result)), *resource_links(result))
 
 
-    @server.tool(
-        name="extract_table",
-        title="Extract tables",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
-    )
+    @server.tool(name="extract_table", title="Extract tables", annotations=READ_ONLY)
     async def extract_table_tool(
         source: SourceArg,
         pages: Annotated[str | None, Field(description='Pages to search, 1-based: e.g. "1-3,7", "5-", "last". '
@@ -191,16 +189,9 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             extract_tables, ctx, source=source, pages=pages, table_index=table_index, format=format,
             max_cells=max_cells, password=password, cursor=cursor, settings=settings, engine=state.engine,
         )
-        return CallToolResult(
-            content=[TextContent(type="text", text=tables_text(result))],
-            structured_content=result.model_dump(mode="json"),
-        )
+        return _reply(result, TextContent(type="text", text=tables_text(result)))
 
-    @server.tool(
-        name="document_outline",
-        title="Outline a document",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
-    )
+    @server.tool(name="document_outline", title="Outline a document", annotations=READ_ONLY)
     async def document_outline_tool(
         source: SourceArg,
         pages: Annotated[str | None, Field(description='Pages to outline, 1-based, e.g. "1-50". Default: all '
@@ -217,12 +208,9 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         """
         result = await run_in_worker(document_outline, ctx, source=source, pages=pages, recognise=recognise,
                                      password=password, cursor=cursor, settings=settings, engine=state.engine)
-        return CallToolResult(
-            content=[TextContent(type="text", text=outline_text(result)),
-                     ResourceLink(uri=result.uri, name=f"{result.document.name} (outline)",
-                                  mime_type="application/json")],
-            structured_content=result.model_dump(mode="json"),
-        )
+        return _reply(result, TextContent(type="text", text=outline_text(result)),
+                      ResourceLink(uri=result.uri, name=f"{result.document.name} (outline)",
+                                   mime_type="application/json"))
 
 
     PagesArg = Annotated[str | None, Field(description='Pages to search, 1-based: e.g. "1-3,7". Default: all '
@@ -246,11 +234,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         return Sample(messages=[SamplingMessage(role="user", content=TextContent(type="text", text=prompt.text))],
                       max_tokens=prompt.max_tokens, system_prompt=prompt.system, temperature=0.0)
 
-    @server.tool(
-        name="answer_about",
-        title="Answer a question about a document",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
-    )
+    @server.tool(name="answer_about", title="Answer a question about a document", annotations=ASKS)
     async def answer_about_tool(
         source: SourceArg,
         question: Annotated[str, Field(description="The question, e.g. 'What is the total due?'.")],
@@ -286,13 +270,9 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
                 limit=evidence_images, password=password, settings=settings,
             )
             content += [Image(data=crop, format="png").to_image_content() for crop in crops]
-        return CallToolResult(content=content, structured_content=result.model_dump(mode="json"))
+        return _reply(result, *content)
 
-    @server.tool(
-        name="extract_fields",
-        title="Extract fields from a document",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
-    )
+    @server.tool(name="extract_fields", title="Extract fields from a document", annotations=READ_ONLY)
     async def extract_fields_tool(
         source: SourceArg,
         json_schema: Annotated[dict[str, Any] | None, Field(
@@ -319,8 +299,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         )
         label = f'Fields extracted from document "{result.document.name}" (id {result.document.id})'
         text = fence_json(label, result.model_dump_json(indent=1))
-        return CallToolResult(content=[TextContent(type="text", text=text)],
-                              structured_content=result.model_dump(mode="json"))
+        return _reply(result, TextContent(type="text", text=text))
 
     add_document_resources(server, settings, lambda: state.engine)
     add_prompts(server)

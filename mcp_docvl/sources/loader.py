@@ -18,10 +18,9 @@ _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 
 
 @dataclass(frozen=True)
-class Source:
-    """A document's bytes and what we know about where they came from."""
+class SourceInfo:
+    """What we know about a document's bytes and where they came from."""
 
-    data: bytes
     media_type: str
     sha256: str
     # What to call it in messages and results: the path, the URL, or "inline data".
@@ -32,6 +31,13 @@ class Source:
     def doc_id(self) -> str:
         """Stable short id: same bytes, same id, wherever they came from."""
         return self.sha256[:16]
+
+
+@dataclass(frozen=True)
+class Source(SourceInfo):
+    """A document's bytes, with what we know about them."""
+
+    data: bytes
 
 
 def load_source(spec: str, settings: Settings) -> Source:
