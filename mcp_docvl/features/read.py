@@ -17,6 +17,7 @@ from mcp_docvl.tokens import chars_within, estimate_tokens
 
 ProgressCallback = Callable[[int, int], None]
 
+
 def read_document(source: str | Source, pages: str | None = None, format: Format = "markdown",
                   max_chars: int | None = None, password: str | None = None, cursor: str | None = None,
                   settings: Settings | None = None, engine: Engine | None = None,
@@ -37,6 +38,7 @@ def read_document(source: str | Source, pages: str | None = None, format: Format
     with open_session(source, settings, password=password, engine=engine) as session:
         selected, (_, skip_chars) = session.select(pages, cursor)
         return read_pages(session, selected, format, budget, skip_chars, progress, max_tokens)
+
 
 def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, skip_chars: int = 0,
                progress: ProgressCallback | None = None, max_tokens: int | None = None) -> ReadDocumentResult:
@@ -98,6 +100,7 @@ def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, 
         methods=dict(Counter(p.method for p in out)), truncated=next_cursor is not None,
         next_cursor=next_cursor, continuation=continuation, estimated_tokens=used_tokens,
     )
+
 
 def _cut_point(content: str, remaining: int) -> int:
     """Where to cut so the piece ends at a paragraph or line break when one is near, never past `remaining`."""

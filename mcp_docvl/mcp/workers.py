@@ -288,7 +288,7 @@ def can_isolate(func: Callable[..., Any], kwargs: dict[str, Any], settings: Sett
     if settings.engine not in WORKER_ENGINES:
         return False
     # The worker builds its own engine from the settings: only one of ours, configured by them, has a twin there.
-    if engine is not None and (getattr(engine, "name", None) != settings.engine
+    if engine is not None and (engine.name != settings.engine
                                or not type(engine).__module__.startswith("mcp_docvl.engines.")):
         return False
     try:
