@@ -33,6 +33,7 @@ from mcp_docvl.limits import CallClock
 from mcp_docvl.mcp_resources import add_document_resources, resource_links
 from mcp_docvl.models import AnswerResult, ExtractFieldsResult, ExtractTablesResult, ReadDocumentResult, TableFormat
 from mcp_docvl.reader import read_document
+from mcp_docvl.sources import fetch_ahead
 from mcp_docvl.tables import MAX_CELLS, extract_tables
 from mcp_docvl.tool_args import CursorArg, PasswordArg, SourceArg
 from mcp_docvl.untrusted import fence_json, neutralize_fences
@@ -170,6 +171,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
                     log.debug("progress notification failed", exc_info=True)
 
         try:
+            if "source" in kwargs:  # a URL is downloaded first, on the fetch threads (sources/loader.py)
+                kwargs["source"] = await fetch_ahead(kwargs["source"], settings)
             if can_isolate(func, kwargs, settings, kwargs.get("engine")):
                 # In a worker process the parent enforces the time limits by killing it (mcp_docvl/workers.py).
                 return await anyio.to_thread.run_sync(
