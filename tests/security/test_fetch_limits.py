@@ -35,16 +35,8 @@ def _gzip_of_zeros(size: int) -> bytes:
     return b"".join(parts) + packer.flush()
 
 
-def _sent(data: bytes, encoding: str) -> BaseHTTPRequestHandler:
-    def handle(h: BaseHTTPRequestHandler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", "application/pdf")
-        h.send_header("Content-Encoding", encoding)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
-
-    return handle
+def _sent(data: bytes, encoding: str):
+    return body(data, "application/pdf", {"Content-Encoding": encoding})
 
 
 def _trickle_headers(h: BaseHTTPRequestHandler) -> None:

@@ -17,6 +17,7 @@ import httpx2
 import psutil
 import pytest
 from hostile import RESOURCES, ROOT
+from http_fixtures import docvl_http
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -31,40 +32,15 @@ HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "app
 AUTH = dict(HEADERS, Authorization=f"Bearer {TOKEN}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, int]]:
     tokens = tmp_path_factory.mktemp("auth") / "tokens"
     tokens.write_text(TOKEN + "\n")
-    port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), DOCVL_ROOTS=str(RESOURCES))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_docvl", "serve", "--http", "--port", str(port), "--auth-token-file", str(tokens),
-         "--workers", "1", "--header-timeout", str(HEADER_TIMEOUT), "--max-concurrency", str(MAX_CONCURRENCY),
-         "--max-sessions", str(MAX_SESSIONS), "--max-connections", str(MAX_CONNECTIONS)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.2)
-        yield base, port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        proc.stderr.close()
+    with docvl_http(["--auth-token-file", str(tokens), "--workers", "1", "--header-timeout", str(HEADER_TIMEOUT),
+                     "--max-concurrency", str(MAX_CONCURRENCY), "--max-sessions", str(MAX_SESSIONS),
+                     "--max-connections", str(MAX_CONNECTIONS)], env) as running:
+        yield running
 
 
 async def _call_ok(base: str) -> None:
