@@ -6,7 +6,8 @@ every real caller with 503. Here instead:
 - `guarded_protocol`: uvicorn's h11 protocol with a header deadline: a connection must deliver a request's
   complete headers within `header_timeout` seconds of connecting (or of the first byte of its next request on a
   kept-alive connection), else it gets 408 and is closed. Past `max_connections` open connections, the one that
-  has waited longest for its headers is dropped to make room (connections busy with a request are never dropped).
+  has waited longest for its headers, or idled longest between requests, is dropped to make room (connections busy
+  with a request are never dropped).
 - `AuthenticatedLimit`: ASGI middleware that counts only requests carrying a valid token toward the in-flight
   limit (503 past it); requests without one are answered 401 by the SDK and cost no slot.
 These guard a server on loopback or a private network; a public deployment still belongs behind a reverse proxy
@@ -58,6 +59,7 @@ class _GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         if self.cycle is before and not self.transport.is_closing():
             self._idle = True
+            self._waiting_since = self.loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -79,10 +81,14 @@ class _GuardedH11Protocol(H11Protocol):
             self.transport.write(response)
             self.transport.close()
 
+    def _sheddable(self) -> bool:
+        """Waiting for a request's headers, or idle between requests: dropping it loses no work."""
+        return self._header_timer is not None or self._idle
+
     def _shed(self) -> None:
-        waiting = [c for c in self.connections if isinstance(c, _GuardedH11Protocol) and c._header_timer is not None]
+        waiting = [c for c in self.connections if isinstance(c, _GuardedH11Protocol) and c._sheddable()]
         victim = min(waiting, key=lambda c: c._waiting_since, default=self)
-        log.warning("more than %d open HTTP connections: dropping one still waiting for its headers",
+        log.warning("more than %d open HTTP connections: dropping the one waiting longest for a request",
                     self.max_connections)
         victim._drop(_FULL_RESPONSE)
 

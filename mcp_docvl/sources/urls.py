@@ -90,6 +90,10 @@ def fetch_url(url: str, settings: Settings) -> bytes:
                      "Give the final URL directly.")
 
 
+class _TrailingData(Exception):
+    """Bytes after the end of the compressed stream (zlib would keep them all in memory)."""
+
+
 class _Inflater:
     """Decodes one layer of gzip or deflate, never producing more than the bytes still allowed."""
 
@@ -98,6 +102,8 @@ class _Inflater:
 
     def feed(self, data: bytes, room: int) -> bytes | None:
         """The decoded bytes of `data`, or None if they would exceed `room` (nothing beyond room+1 is made)."""
+        if self._zlib.eof and data:
+            raise _TrailingData
         out = self._zlib.decompress(data, room + 1)
         return None if len(out) > room else out
 
@@ -153,20 +159,30 @@ def _decoded(raw: Iterator[bytes], inflater: _Inflater | None, cap: int, url: st
     if inflater is None:
         yield from raw
         return
-    made = 0
-    for chunk in raw:
-        out = inflater.feed(chunk, cap - made)
-        if out is None:
-            raise _too_big(url, "inflates (Content-Encoding) to more bytes", settings)
-        made += len(out)
-        yield out
+    made = received = 0
+    try:
+        for chunk in raw:
+            received += len(chunk)
+            if received > cap:
+                raise _too_big(url, "sent more bytes", settings)
+            out = inflater.feed(chunk, cap - made)
+            if out is None:
+                raise _too_big(url, "inflates (Content-Encoding) to more bytes", settings)
+            made += len(out)
+            yield out
+    except _TrailingData:
+        raise _trailing(url) from None
     tail = inflater.finish(cap - made)
     if tail is None:
         raise _too_big(url, "inflates (Content-Encoding) to more bytes", settings)
     if not inflater.complete():
-        raise FetchError(f"The compressed body from {redact_url(url)} is truncated or followed by more data.",
-                         "Download it yourself and pass a path.")
+        raise _trailing(url)
     yield tail
+
+
+def _trailing(url: str) -> FetchError:
+    return FetchError(f"The compressed body from {redact_url(url)} is truncated or followed by more data.",
+                      "Download it yourself and pass a path.")
 
 
 def is_url(spec: object) -> bool:

@@ -39,6 +39,19 @@ def _sent(data: bytes, encoding: str):
     return body(data, "application/pdf", {"Content-Encoding": encoding})
 
 
+def _gzip_then_endless(h: BaseHTTPRequestHandler) -> None:
+    """A small gzip member, then junk without end (no Content-Length; bounded: 200 MiB at most)."""
+    h.send_response(200)
+    h.send_header("Content-Encoding", "gzip")
+    h.end_headers()
+    try:
+        h.wfile.write(gzip.compress(PDF))
+        for _ in range(200):
+            h.wfile.write(b"\x5a" * 2**20)
+    except OSError:
+        pass
+
+
 def _trickle_headers(h: BaseHTTPRequestHandler) -> None:
     """A status line, then one header byte every 0.2 s (bounded: 50 s at most)."""
     try:
@@ -82,6 +95,7 @@ def bomb_site():
         "/br": _sent(b"\x1b\x00\x00", "br"),
         "/gzip-then-junk": _sent(gzip.compress(PDF) + gzip.compress(PDF), "gzip"),
         "/gzip-truncated": _sent(gzip.compress(PDF)[:-40], "gzip"),
+        "/gzip-then-endless": _gzip_then_endless,
         "/to-credentials": redirect("http://admin:hunter2secret@127.0.0.1:9/doc.pdf"),
     }
     with serve(routes) as base:
@@ -99,6 +113,7 @@ ENCODINGS = {
     "brotli": ("br", {}, r"Content-Encoding br.*refused"),
     "second-gzip-member": ("gzip-then-junk", {}, "followed by more data"),
     "truncated-gzip": ("gzip-truncated", {}, "truncated"),
+    "endless-data-after-gzip": ("gzip-then-endless", {}, "followed by more data"),
 }
 
 

@@ -174,6 +174,16 @@ async def test_connections_past_the_cap_drop_the_longest_waiting(server):
         await _call_ok(base)  # its connection drops another waiting one, never itself
 
 
+async def test_idle_kept_alive_connections_past_the_cap_make_room(server):
+    """Connections that finished a (401) request and idle on keep-alive cannot fill the connection cap either."""
+    base, port = server
+    request = f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 2\r\n\r\n{{}}".encode()
+    with _sockets(port, MAX_CONNECTIONS + 5, request) as socks:
+        time.sleep(1.0)
+        assert all(s.recv(12).startswith(b"HTTP/1.1 401") for s in socks[-5:])
+        await _call_ok(base)
+
+
 async def test_unfinished_oversized_headers_are_refused_at_once(server):
     """A head that grows past the 16 KiB buffer without ending is refused, not held until the header timeout."""
     base, port = server
