@@ -63,7 +63,7 @@ def load_source(spec: str, settings: Settings) -> Source:
     return Source(data=data, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(), name=name, origin=origin)
 
 
-async def fetch_ahead(spec: object, settings: Settings) -> object:
+async def fetch_ahead(spec: str | Source, settings: Settings) -> str | Source:
     """Download a URL source now, on the fetch threads (`urls.fetch_limiter`), and return its `Source`; any other
     source comes back unchanged, to be read where it is parsed.
 
