@@ -20,7 +20,7 @@ from mcp_docvl.features.read import read_document
 from mcp_docvl.features.warmup import warmup
 from mcp_docvl.mcp.auth import IntrospectionTokenVerifier, StaticTokenVerifier, read_token_file
 from mcp_docvl.mcp.server import build_server
-from mcp_docvl.mcp.transport import HttpOptions, check_exposure, serve_http
+from mcp_docvl.mcp.transport import HttpOptions, check_exposure, serve_http, serve_stdio
 from mcp_docvl.version import __version__
 
 
@@ -42,8 +42,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("safety limits (each also a DOCVL_* variable)")
     limits.add_argument("--allow-url-host", action="append", metavar="HOST",
                         help="Fetch URLs only from these hosts (repeatable; *.example.com for subdomains).")
-    limits.add_argument("--allow-url-network", action="append", metavar="CIDR",
-                        help="Allow URL sources in this internal network, e.g. 10.1.2.0/24 (repeatable).")
+    limits.add_argument("--allow-url-network", action="append", metavar="CIDR[:PORT]",
+                        help="Allow URL sources in this internal network, e.g. 10.1.2.0/24, or only one port of "
+                             "it, e.g. 10.1.2.3:8443 or [fd00::/8]:443 (repeatable).")
+    limits.add_argument("--max-fetches", type=int, help="URL downloads in flight at once, on threads of their own "
+                                                        "(default 8).")
+    limits.add_argument("--allow-hard-links", action="store_true", default=None,
+                        help="Read files under the roots that have more than one hard link (refused by default: "
+                             "another name may lie outside the roots).")
     limits.add_argument("--max-pages", type=int, help="Most pages one call processes (default 200).")
     limits.add_argument("--max-page-pixels", type=int, help="Most pixels of one page image (default 40,000,000).")
     limits.add_argument("--fetch-timeout", type=float, help="Seconds for a whole URL download (default 120).")
@@ -65,7 +71,8 @@ def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None)
                              url_allowed_networks=args.allow_url_network, max_pages_per_call=args.max_pages,
                              max_page_pixels=args.max_page_pixels, fetch_total_timeout=args.fetch_timeout,
                              call_timeout=args.call_timeout, page_timeout=args.page_timeout, isolate=args.isolate,
-                             workers=args.workers, worker_memory_mb=args.worker_memory_mb)
+                             workers=args.workers, worker_memory_mb=args.worker_memory_mb,
+                             max_concurrent_fetches=args.max_fetches, allow_hard_links=args.allow_hard_links)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -75,17 +82,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         options = HttpOptions(host=args.host, port=args.port, auth=verifier is not None,
                               insecure_no_auth=args.insecure_no_auth, allowed_hosts=args.allowed_host or [],
                               allowed_origins=args.allowed_origin or [], max_request_bytes=args.max_request_bytes,
-                              max_concurrency=args.max_concurrency)
+                              max_concurrency=args.max_concurrency, header_timeout=args.header_timeout,
+                              max_connections=args.max_connections, max_sessions=args.max_sessions)
         check_exposure(options)  # before loading anything: a refused start should be quick
         server = build_server(settings, token_verifier=verifier, auth=auth)
         print(f"mcp-docvl {__version__}: streamable HTTP on http://{args.host}:{args.port}/mcp "
               f"(health: /health; auth: {'on' if verifier else 'off'}); "
               f"roots: {', '.join(map(str, settings.roots))}",
               file=sys.stderr)
-        serve_http(server, options)
+        serve_http(server, options, verifier)
     else:
         server = build_server(settings)
-        server.run()
+        serve_stdio(server, args.max_request_bytes)
     return 0
 
 
@@ -177,9 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Host header clients use to reach us (DNS-rebinding protection; repeatable; * for any).")
     http.add_argument("--allowed-origin", action="append", metavar="ORIGIN", help="Allowed Origin header value.")
     http.add_argument("--max-request-bytes", type=int, default=32 * 1024 * 1024,
-                      help="Largest HTTP request body (default 32 MiB; base64 documents count 4/3 of their size).")
+                      help="Largest HTTP request body, and largest stdio message (default 32 MiB; base64 documents "
+                           "count 4/3 of their size).")
     http.add_argument("--max-concurrency", type=int, default=200,
-                      help="Connections and requests served at once before answering 503 (default 200).")
+                      help="Authenticated requests served at once before answering 503 (default 200; requests "
+                           "without a valid token are answered 401 and take no slot).")
+    http.add_argument("--header-timeout", type=float, default=10.0,
+                      help="Seconds a client has to send a request's headers before 408 and close (default 10).")
+    http.add_argument("--max-connections", type=int, default=768,
+                      help="Open HTTP connections; past it the one waiting longest for its headers is dropped "
+                           "(default 768).")
+    http.add_argument("--max-sessions", type=int, default=1000,
+                      help="Open MCP sessions; a request that would open another is answered 503 (default 1000).")
     serve.set_defaults(func=_cmd_serve)
 
     read = sub.add_parser("read", help="Print a document's content (no MCP involved).")

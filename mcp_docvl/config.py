@@ -64,6 +64,9 @@ class Settings:
     fetch_read_timeout: float = 30.0
     fetch_total_timeout: float = 120.0
     max_redirects: int = 5
+    # URL downloads in flight at once, on threads of their own: enough for an agent's parallel calls, few enough
+    # that slow or hanging servers (each held up to fetch_total_timeout) cost at most this many threads and sockets.
+    max_concurrent_fetches: int = 8
     # Private, loopback and link-local addresses are refused for URL sources unless this is set.
     allow_private_urls: bool = False
     # Most pages one call may process (a caller pages through more with `pages` or the cursor).
@@ -128,6 +131,9 @@ class Settings:
     # Parse and recognise in worker processes (workers.py), so a hostile file that crashes or hangs the parser
     # costs one worker, not the server. `workers` is how many; each may use `worker_memory_mb` of address space.
     isolate: bool = True
+    # A regular file under a root with more than one hard link may be a link to a file outside the roots (the
+    # path check cannot see other names of an inode): refused unless the operator allows it.
+    allow_hard_links: bool = False
     workers: int = 2
     worker_memory_mb: int = 4096
 
@@ -138,6 +144,8 @@ class Settings:
             max_bytes=_env_int("DOCVL_MAX_BYTES", cls.max_bytes),
             fetch_total_timeout=_env_float("DOCVL_FETCH_TIMEOUT", cls.fetch_total_timeout),
             allow_private_urls=_env_bool("DOCVL_ALLOW_PRIVATE_URLS", cls.allow_private_urls),
+            max_concurrent_fetches=_env_int("DOCVL_MAX_FETCHES", cls.max_concurrent_fetches),
+            allow_hard_links=_env_bool("DOCVL_ALLOW_HARD_LINKS", cls.allow_hard_links),
             max_pages_per_call=_env_int("DOCVL_MAX_PAGES", cls.max_pages_per_call),
             max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
@@ -181,4 +189,7 @@ class Settings:
                 raise TypeError(f"unknown setting {key}")
             setattr(settings, key, value)
         settings.roots = [Path(r).expanduser().resolve() for r in settings.roots]
+        if settings.max_concurrent_fetches < 1:
+            raise InvalidArgument(f"max_concurrent_fetches is {settings.max_concurrent_fetches}; URL sources could "
+                                  "never be fetched.", "Set --max-fetches (DOCVL_MAX_FETCHES) to 1 or more.")
         return settings

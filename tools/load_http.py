@@ -11,10 +11,14 @@ Starts `mcp-docvl serve --http` on loopback (its own process, with worker proces
 Each response is checked against what its own request should give: a lost (no answer / transport error) or
 mismatched response is counted. Prints p50/p99 latency per kind and the server's RSS (process + workers) at
 start and end. With --auth, the server requires a bearer token: the clients send it, and --unauth raw requests
-without a token (or with a wrong one) must all get 401.
+without a token (or with a wrong one) must all get 401. With --slowloris N (implies --auth), N unauthenticated
+connections are held open all the while, each sending one header line every 3 s and never finishing its
+request (reconnecting whenever the server drops it), as a slowloris attack does; every authenticated call must
+still be answered.
 
     python tools/load_http.py                       # 50 clients, 2,000 calls
     python tools/load_http.py --auth --unauth 200
+    python tools/load_http.py --slowloris 250 --clients 20 --calls 500
 """
 
 from __future__ import annotations
@@ -143,6 +147,51 @@ def unauthenticated(url: str, count: int, good_token: str) -> Counter:
     return statuses
 
 
+class Slowloris:
+    """`count` connections that send a request line and then one header line every `interval` seconds, forever."""
+
+    def __init__(self, port: int, count: int, interval: float = 3.0) -> None:
+        self.port, self.count, self.interval = port, count, interval
+        self.opened = self.dropped = self.refused = 0
+        self.open_now = 0
+        self.statuses: Counter = Counter()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._one(i) for i in range(self.count)))
+
+    async def _one(self, index: int) -> None:
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                self.refused += 1
+                await asyncio.sleep(self.interval)
+                continue
+            self.opened += 1
+            self.open_now += 1
+            try:
+                writer.write(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n".encode())
+                line = 0
+                while True:
+                    await writer.drain()
+                    try:  # what the server says (if anything) before it closes the connection
+                        reply = await asyncio.wait_for(reader.read(64), timeout=self.interval)
+                    except TimeoutError:
+                        reply = None
+                    if reply is not None:
+                        if reply:
+                            self.statuses[reply.split(b" ", 2)[1].decode(errors="replace")] += 1
+                        break
+                    line += 1
+                    writer.write(f"X-Slow-{index}-{line}: {'a' * 20}\r\n".encode())
+            except (OSError, IndexError):
+                pass
+            finally:
+                self.open_now -= 1
+                self.dropped += 1
+                writer.close()
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
@@ -188,8 +237,17 @@ async def run(args: argparse.Namespace) -> int:
                 samples.append((len(results), rss_mib(proc)))
 
         sampler = asyncio.create_task(sample_rss())
+        slowloris = Slowloris(port, args.slowloris) if args.slowloris else None
+        attack = asyncio.create_task(slowloris.run()) if slowloris else None
+        if slowloris:
+            await asyncio.sleep(5)  # every slow connection open (and some already sending headers) before calls start
+            print(f"slowloris: {slowloris.open_now} slow connections open before the first call")
+            started = time.perf_counter()
         await asyncio.gather(*(client_task(f"{base}/mcp", token, n, seed=i, results=results)
                                for i, n in enumerate(per_client)))
+        if attack is not None:
+            open_at_end = slowloris.open_now
+            attack.cancel()
         sampler.cancel()
         wall = time.perf_counter() - started
         rss_end = rss_mib(proc)
@@ -225,6 +283,11 @@ async def run(args: argparse.Namespace) -> int:
             print(f"  {outcome}: {kind}: {detail}")
             break
     failed = outcomes["mismatch"] + outcomes["lost"] + (args.calls - len(results))
+    if slowloris is not None:
+        print(f"slowloris: {args.slowloris} slow unauthenticated connections held (one header line every 3 s); "
+              f"{slowloris.opened} opened in all, {slowloris.dropped} dropped by the server "
+              f"(replies: {dict(slowloris.statuses) or 'none'}), {slowloris.refused} connects refused, "
+              f"{open_at_end} open when the last call finished")
     if statuses is not None:
         print(f"unauthenticated requests: {sum(statuses.values())}, HTTP statuses: {dict(statuses)}")
         failed += sum(v for k, v in statuses.items() if k != 401)
@@ -238,7 +301,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (--workers)")
     parser.add_argument("--auth", action="store_true", help="require a bearer token (and test refusals)")
     parser.add_argument("--unauth", type=int, default=200, help="with --auth: requests sent without a valid token")
-    sys.exit(asyncio.run(run(parser.parse_args())))
+    parser.add_argument("--slowloris", type=int, default=0, metavar="N",
+                        help="hold N slow unauthenticated connections open during the run (implies --auth)")
+    args = parser.parse_args()
+    args.auth = args.auth or bool(args.slowloris)
+    sys.exit(asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

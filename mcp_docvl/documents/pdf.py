@@ -19,7 +19,7 @@ from mcp_docvl.documents.model import Word
 from mcp_docvl.documents.pdfium_calls import direct_call
 from mcp_docvl.documents.pdfium_calls import to_frame as _to_frame
 from mcp_docvl.documents.rulings import Rulings, rulings_from_pdf_page
-from mcp_docvl.errors import DocumentCorrupt, LimitExceeded, PasswordRequired
+from mcp_docvl.errors import DocumentCorrupt, InvalidArgument, LimitExceeded, PasswordRequired
 
 # PDFium is not thread-safe: one lock serialises every call into it across the process.
 PDFIUM_LOCK = threading.RLock()
@@ -34,6 +34,10 @@ class PdfDocument:
     media_type = "application/pdf"
 
     def __init__(self, data: bytes, password: str | None = None, max_page_pixels: int = 40_000_000) -> None:
+        if password is not None and "\x00" in password:
+            # PDFium takes a C string: everything from the NUL on would be dropped without a word.
+            raise InvalidArgument("The password contains a NUL character, which a PDF password cannot hold.",
+                                  "Pass the password without control characters.")
         self._max_page_pixels = max_page_pixels
         self._open_page: tuple[int, pdfium.PdfPage] | None = None
         with PDFIUM_LOCK:

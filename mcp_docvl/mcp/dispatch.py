@@ -22,6 +22,7 @@ from mcp_docvl.config import Settings
 from mcp_docvl.errors import DocvlError
 from mcp_docvl.limits import CallClock
 from mcp_docvl.mcp.workers import WorkerCancelled, can_isolate, run_isolated
+from mcp_docvl.sources import fetch_ahead
 
 log = logging.getLogger("mcp_docvl")
 T = TypeVar("T")
@@ -56,6 +57,8 @@ async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | No
                 log.debug("progress notification failed", exc_info=True)
 
     try:
+        if "source" in kwargs:  # a URL is downloaded first, on the fetch threads (sources/loader.py)
+            kwargs["source"] = await fetch_ahead(kwargs["source"], settings)
         if can_isolate(func, kwargs, settings, kwargs.get("engine")):
             # In a worker process the parent enforces the time limits by killing it (mcp_docvl/mcp/workers.py).
             return await anyio.to_thread.run_sync(

@@ -55,6 +55,7 @@ from mcp_docvl.models import (
     ReadDocumentResult,
     TableFormat,
 )
+from mcp_docvl.sources import fetch_ahead
 from mcp_docvl.version import __version__
 
 # Every tool only reads; answer_about is not idempotent (a model may answer differently when asked again).
@@ -225,8 +226,9 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         if capabilities is None or capabilities.sampling is None:
             return None
         try:
+            fetched = await fetch_ahead(source, settings)  # a URL on the fetch threads, like the tools' sources
             prompt = await anyio.to_thread.run_sync(functools.partial(
-                answer_prompt, source, question, pages, password=password, settings=settings, engine=state.engine))
+                answer_prompt, fetched, question, pages, password=password, settings=settings, engine=state.engine))
         except DocvlError:
             return None  # the tool body reports the same error
         if prompt is None:

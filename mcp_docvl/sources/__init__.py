@@ -3,6 +3,6 @@
 `load_source` turns any of them into a `Source`: the bytes, their media type (sniffed from content) and sha256.
 """
 
-from mcp_docvl.sources.loader import Source, load_source
+from mcp_docvl.sources.loader import Source, fetch_ahead, load_source
 
-__all__ = ["Source", "load_source"]
+__all__ = ["Source", "fetch_ahead", "load_source"]

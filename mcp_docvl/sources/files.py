@@ -4,6 +4,12 @@ The decision is made on the fully resolved real path (symlinks and `..` followed
 without following a final symlink and checked again through the open descriptor, so swapping the file for a link
 between the check and the read gains nothing. Only regular files are read: devices, FIFOs and sockets are refused
 (reading /dev/zero or a FIFO would never end).
+
+Hard links are the one way around a path check: a second name inside a root for a file outside every root
+resolves to itself, and nothing about that name says where else the inode is linked. So a regular file with more
+than one link is refused unless the operator allows hard links (`allow_hard_links`), having checked that no one
+who can write under the roots can link files they should not read (on Linux, `fs.protected_hardlinks=1` stops
+users from linking files they do not own).
 """
 
 from __future__ import annotations
@@ -75,7 +81,13 @@ def resolve_local_path(spec: str, settings: Settings) -> Path:
     """
     spec_text = spec
     spec = _normalise_spec(spec)
-    raw = Path(spec).expanduser()
+    try:
+        raw = Path(spec).expanduser()
+    except RuntimeError:  # "~nosuchuser/..." or "~" without a home directory
+        user = spec[1:].split("/", 1)[0]
+        raise SourceNotFound(f"The path {spec_text!r} starts with ~{user}, but "
+                             f"{'user ' + repr(user) + ' has' if user else 'the server has'} no home directory here.",
+                             "Give an absolute path, or one relative to the first root.") from None
     # Relative paths are taken from the first root, the directory the server was told to work in.
     candidate = raw if raw.is_absolute() else settings.roots[0] / raw
     try:
@@ -111,6 +123,13 @@ def _check_regular(spec: str, info: os.stat_result, settings: Settings) -> None:
         raise InvalidArgument(f"{spec!r} is a directory, not a document.", "Name a file inside it.")
     if not stat.S_ISREG(info.st_mode):
         raise InvalidArgument(f"{spec!r} is not a regular file (a device, pipe or socket).", "Name a regular file.")
+    if info.st_nlink > 1 and not settings.allow_hard_links:
+        raise AccessDenied(
+            f"The file {spec!r} has {info.st_nlink} hard links; another name of it may lie outside the allowed roots, "
+            "so it is not read.",
+            "Copy the file (a copy has one link), or start the server with --allow-hard-links "
+            "(DOCVL_ALLOW_HARD_LINKS=1) if no one can link files they should not read under the roots.",
+        )
     if info.st_size > settings.max_bytes:
         raise LimitExceeded(
             f"The file is {info.st_size:,} bytes, over the limit of {settings.max_bytes:,} bytes (max_bytes).",

@@ -7,13 +7,23 @@ Two checks, both here:
   was checked is what defeats DNS rebinding: there is no second lookup an attacker's DNS server could answer
   differently. TLS still verifies the certificate against the host name (httpcore passes it as SNI), and the Host
   header is untouched, because only the socket's address is pinned.
+- `DeadlineStream` (every read and write of a fetch): one wall-clock deadline over connect, TLS, headers and body.
+  httpx's timeouts are per read, so a server trickling header bytes or sending `102 Processing` forever would
+  hold a fetch for as long as it likes; here each socket operation waits at most until the deadline, and past
+  it the next one fails (and the connection is closed).
+
+`--allow-url-network` entries are `CIDR`, `ADDRESS`, `CIDR:PORT` or `ADDRESS:PORT` (IPv6 in brackets for a port:
+`[fd00::/8]:443`): with a port, only that port of those addresses is allowed, not every service on the host.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpcore
@@ -38,6 +48,9 @@ _NAMED = [
     (ipaddress.ip_network("0.0.0.0/8"), "an unspecified address"),
     (ipaddress.ip_network("::/128"), "an unspecified address"),
 ]
+
+# "//user:pass@host": credentials in the authority part of a URL (shown as "//***@host" in every message).
+_USERINFO = re.compile(r"(//)[^/?#@]*@")
 
 _RAISE_HINT = ("Only public addresses are fetched. To allow internal hosts you trust, start the server with "
                "--allow-url-network CIDR (DOCVL_URL_ALLOWED_NETWORKS) or, for all of them, --allow-private-urls "
@@ -77,23 +90,66 @@ def why_blocked(address: IPAddress) -> str | None:
     return None
 
 
-def _allowed_networks(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def redact_url(url: str) -> str:
+    """`url` with any user name and password replaced by ***, for messages and names."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
+@dataclass(frozen=True)
+class AllowedNetwork:
+    """One `--allow-url-network` entry: addresses, and the one port allowed on them (None: every port)."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    port: int | None
+
+    def admits(self, address: IPAddress, port: int | None) -> bool:
+        return (address.version == self.network.version and address in self.network
+                and (self.port is None or port == self.port))
+
+
+def parse_allowed_network(entry: str) -> AllowedNetwork:
+    """`10.1.2.0/24`, `10.1.2.3:8443`, `[fd00::/8]:443` or `fd00::1` (an IPv6 address takes brackets for a port)."""
+    text, port_text = entry.strip(), ""
+    if text.startswith("["):
+        text, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise _bad_network(entry, "unclosed or misplaced brackets")
+        port_text = rest[1:]
+    elif text.count(":") == 1:  # IPv4 with a port; bare IPv6 has several colons
+        text, port_text = text.split(":")
+    port = None
+    if port_text or entry.strip().endswith(":"):
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise _bad_network(entry, f"port {port_text!r} is not a number from 1 to 65535")
+        port = int(port_text)
     try:
-        return [ipaddress.ip_network(n, strict=False) for n in settings.url_allowed_networks]
+        return AllowedNetwork(ipaddress.ip_network(text, strict=False), port)
     except ValueError as exc:
-        raise InvalidArgument(f"A configured allowed network is not a CIDR ({exc}).",
-                              "Use forms like 10.1.2.0/24 or 127.0.0.1/32.") from None
+        raise _bad_network(entry, str(exc)) from None
 
 
-def check_address(host: str, address: IPAddress, settings: Settings) -> None:
-    """Raise AccessDenied unless `address` (what `host` resolved to) may be connected to."""
-    if any(address.version == net.version and address in net for net in _allowed_networks(settings)):
+def _bad_network(entry: str, why: str) -> InvalidArgument:
+    return InvalidArgument(f"The allowed network {entry!r} (--allow-url-network) is not valid ({why}).",
+                           "Use forms like 10.1.2.0/24, 10.1.2.3:8443, [fd00::/8]:443 or 127.0.0.1/32.")
+
+
+def _allowed_networks(settings: Settings) -> list[AllowedNetwork]:
+    return [parse_allowed_network(n) for n in settings.url_allowed_networks]
+
+
+def check_address(host: str, address: IPAddress, settings: Settings, port: int | None = None) -> None:
+    """Raise AccessDenied unless `address` (what `host` resolved to) may be connected to on `port`."""
+    allowed = _allowed_networks(settings)
+    if any(net.admits(address, port) for net in allowed):
         return
     if settings.allow_private_urls:
         return
     reason = why_blocked(address)
     if reason:
         shown = host if host == str(address) else f"{host} ({address})"
+        other_ports = sorted({str(n.port) for n in allowed if n.port is not None and n.admits(address, n.port)})
+        if other_ports:
+            reason += f"; --allow-url-network allows it on port {', '.join(other_ports)} only, not {port}"
         raise AccessDenied(f"The URL host {shown} is a private or internal address ({reason}); it is not fetched.",
                            _RAISE_HINT)
 
@@ -116,12 +172,19 @@ def check_url(url: str, settings: Settings) -> httpx.URL:
         parts = urlsplit(url)
         parsed = httpx.URL(url)
     except (ValueError, httpx.InvalidURL) as exc:
-        raise InvalidArgument(f"The URL {url!r} is malformed ({exc}).", "Pass a full http(s) URL.") from None
+        raise InvalidArgument(f"The URL {redact_url(url)!r} is malformed ({redact_url(str(exc))}).",
+                              "Pass a full http(s) URL.") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        # Refused, not stripped: stripping would fetch something else than asked (usually a login page) without
+        # saying so, and a tool argument is no place for a secret (it sits in the agent's context and logs).
+        raise AccessDenied(f"The URL {redact_url(url)!r} carries a user name or password; mcp-docvl does not send "
+                           "credentials to document servers.",
+                           "Use a URL that needs no login, or download the file and pass its path.")
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
         raise AccessDenied(f"URL scheme {parts.scheme!r} is not allowed.", "Only http and https URLs are fetched.")
     host = parsed.host
     if not host:
-        raise InvalidArgument(f"The URL {url!r} has no host.", "Pass a full http(s) URL.")
+        raise InvalidArgument(f"The URL {redact_url(url)!r} has no host.", "Pass a full http(s) URL.")
     if any(c in url for c in "\x00\r\n\t"):
         raise InvalidArgument("The URL contains control characters.", "Pass a plain http(s) URL.")
     if settings.url_allowed_hosts and not _host_allowed(host, settings.url_allowed_hosts):
@@ -139,7 +202,7 @@ def resolve_checked(host: str, port: int, settings: Settings) -> list[IPAddress]
     except ValueError:
         literal = None
     if literal is not None:
-        check_address(host, literal, settings)
+        check_address(host, literal, settings, port)
         return [literal]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -150,7 +213,7 @@ def resolve_checked(host: str, port: int, settings: Settings) -> list[IPAddress]
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         # A host with one internal address among public ones is refused outright: which one a client picks is
         # the attacker's choice.
-        check_address(host, address, settings)
+        check_address(host, address, settings, port)
         if address not in addresses:
             addresses.append(address)
     if not addresses:
@@ -158,30 +221,68 @@ def resolve_checked(host: str, port: int, settings: Settings) -> list[IPAddress]
     return addresses
 
 
-class PinnedBackend(httpcore.SyncBackend):
-    """Opens connections only to addresses the guard checked, resolving each host once per connection."""
+def _time_left(deadline: float, timeout: float | None, error: type[Exception]) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the fetch's deadline has passed")
+    return left if timeout is None else min(timeout, left)
 
-    def __init__(self, settings: Settings) -> None:
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A socket stream on which no read or write waits past one deadline (the whole fetch's)."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _time_left(self._deadline, timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _time_left(self._deadline, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: object, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        left = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left), self._deadline)  # type: ignore[arg-type]
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class PinnedBackend(httpcore.SyncBackend):
+    """Opens connections only to addresses the guard checked, resolving each host once per connection; every
+    connection's reads and writes end at `deadline` (time.monotonic())."""
+
+    def __init__(self, settings: Settings, deadline: float) -> None:
         self._settings = settings
+        self._deadline = deadline
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
+        _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
         addresses = resolve_checked(host, port, self._settings)
         last: Exception | None = None
         for address in addresses:
+            left = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
             try:
-                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(str(address), port, left, local_address, socket_options)
             except httpcore.ConnectError as exc:  # try the next checked address, as a browser would
                 last = exc
+                continue
+            return DeadlineStream(stream, self._deadline)
         assert last is not None
         raise last
 
 
-def pinned_transport(settings: Settings) -> httpx.HTTPTransport:
-    """An httpx transport whose every connection goes through `PinnedBackend`."""
+def pinned_transport(settings: Settings, deadline: float) -> httpx.HTTPTransport:
+    """An httpx transport whose every connection goes through `PinnedBackend`, ending at `deadline`."""
     transport = httpx.HTTPTransport(retries=0, trust_env=False)
     # httpx does not take a network backend as an argument; its pool is a plain httpcore.ConnectionPool, so we
     # build that pool ourselves with httpx's default (verifying) SSL context and our backend.
     transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
-                                              network_backend=PinnedBackend(settings))
+                                              network_backend=PinnedBackend(settings, deadline))
     return transport

@@ -6,12 +6,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+import anyio.to_thread
+
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import AccessDenied, InvalidArgument
 from mcp_docvl.sources.files import read_local_bytes
 from mcp_docvl.sources.inline import decode_inline, looks_inline
 from mcp_docvl.sources.media import sniff_media_type
-from mcp_docvl.sources.urls import fetch_url
+from mcp_docvl.sources.urls import fetch_limiter, fetch_url, is_url
 
 # "scheme://": anything else with a colon (C:\\, data:) is not a URL here.
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
@@ -60,3 +62,16 @@ def load_source(spec: str, settings: Settings) -> Source:
         name, origin = str(path), "file"
     media_type = sniff_media_type(data)
     return Source(data=data, media_type=media_type, sha256=hashlib.sha256(data).hexdigest(), name=name, origin=origin)
+
+
+async def fetch_ahead(spec: str | Source, settings: Settings) -> str | Source:
+    """Download a URL source now, on the fetch threads (`urls.fetch_limiter`), and return its `Source`; any other
+    source comes back unchanged, to be read where it is parsed.
+
+    The server calls this before dispatching a call, so a download waits for one of `max_concurrent_fetches`
+    slots of its own and never holds one of the threads that local reads need.
+    """
+    if not is_url(spec):
+        return spec
+    return await anyio.to_thread.run_sync(load_source, spec, settings, limiter=fetch_limiter(settings),
+                                          abandon_on_cancel=True)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import httpx
 import httpx2
 import pytest
 from hostile import RESOURCES, ROOT
+from http_fixtures import docvl_http
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -27,39 +25,14 @@ INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory):
     tokens = tmp_path_factory.mktemp("auth") / "tokens"
     tokens.write_text(f"# one token a line\n{TOKEN}\n")
-    port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), DOCVL_ROOTS=str(RESOURCES))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_docvl", "serve", "--http", "--port", str(port), "--auth-token-file", str(tokens),
-         "--workers", "1", "--max-request-bytes", "200000"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.2)
+    with docvl_http(["--auth-token-file", str(tokens), "--workers", "1", "--max-request-bytes", "200000"],
+                    env) as (base, _port):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        proc.stderr.close()
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token-000000000000", "Basic dXNlcjpwYXNz",
