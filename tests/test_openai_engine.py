@@ -25,9 +25,9 @@ from http_fixtures import serve_handler
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import create_engine
+from mcp_docvl.engines.local.random_model import save_random_model
+from mcp_docvl.engines.local.transformers_engine import TransformersEngine
 from mcp_docvl.engines.openai_engine import OpenAIEngine
-from mcp_docvl.engines.random_model import save_random_model
-from mcp_docvl.engines.transformers_engine import TransformersEngine
 from mcp_docvl.errors import EngineError
 from mcp_docvl.reader import read_document
 

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image, ImageDraw
 
 from mcp_docvl.config import Settings
-from mcp_docvl.engines.quantization import quantize_fp8
-from mcp_docvl.engines.random_model import NEMOTRON_NANO_VL_8B, TINY, build_model, build_processor
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
+from mcp_docvl.engines.local.quantization import quantize_fp8
+from mcp_docvl.engines.local.random_model import NEMOTRON_NANO_VL_8B, TINY, build_model, build_processor
+from mcp_docvl.engines.local.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
 
 
 def page(shape, seed: int) -> Image.Image:
@@ -366,7 +366,7 @@ def kernels(device: str, shape, sweep: bool) -> None:
 
     import torch
 
-    from mcp_docvl.engines import decode_attention
+    from mcp_docvl.engines.local import decode_attention
 
     batch, kv_heads, slots = 64, shape.kv_heads, 4608
     group, dim = shape.heads // shape.kv_heads, shape.hidden // shape.heads

@@ -19,7 +19,7 @@ from PIL import Image
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.base import PageTranscript
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT
+from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
 from mcp_docvl.errors import EngineError, InvalidArgument
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}

@@ -28,21 +28,18 @@ from typing import Any
 from PIL import Image
 
 from mcp_docvl.config import Settings
-from mcp_docvl.engines import decode_attention, quantization
 from mcp_docvl.engines.base import PageTranscript
-from mcp_docvl.engines.fused_projections import fuse_projections
-from mcp_docvl.engines.greedy_decoder import GreedyDecoder, unsupported_reason
-from mcp_docvl.engines.rms_norm import fuse_rms_norms
-from mcp_docvl.engines.scheduler import BatchScheduler, Request
+from mcp_docvl.engines.local import decode_attention, quantization
+from mcp_docvl.engines.local.fused_projections import fuse_projections
+from mcp_docvl.engines.local.greedy_decoder import GreedyDecoder, unsupported_reason
+from mcp_docvl.engines.local.rms_norm import fuse_rms_norms
+from mcp_docvl.engines.local.scheduler import BatchScheduler, Request
+from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
 from mcp_docvl.engines.vision_cache import EncodedImage, VisionCache, cache_key, image_digest
 from mcp_docvl.errors import EngineError, InvalidArgument, LimitExceeded
 
 log = logging.getLogger(__name__)
 
-TRANSCRIBE_PROMPT = (
-    "Transcribe this document page into Markdown, in reading order. Keep headings, paragraphs and lists; write "
-    "tables as Markdown tables; transcribe text exactly, without commentary. Output only the transcription."
-)
 # Tile budgets tried, largest first, when a multi-page prompt must shrink to fit the context.
 _TILE_STEPS = (12, 9, 6, 4, 2, 1)
 # Side of one tile for models whose processor has no tiling of its own: the page is scaled to tiles x tile^2 pixels.
