@@ -105,7 +105,8 @@ def test_greedy_decoder_gives_the_tokens_of_generate(model_dir):
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
     assert unsupported_reason(model) is None
-    assert _use_decode_gqa_attention(model)  # the attention the loop decodes with (Triton kernel on a GPU)
+    # The attention the loop decodes with (Triton kernel on a GPU).
+    assert _use_decode_gqa_attention(model, "docvl_gqa_test")
     model.generation_config.eos_token_id = None
     generator = torch.Generator().manual_seed(3)
     prompts = [torch.randint(10, 500, (n,), generator=generator) for n in (5, 300, 17)]
