@@ -71,7 +71,11 @@ def fetch(model_id: str, cache_dir: str | Path | None = None, revision: str | No
         try:
             path = snapshot_download(repo, revision=rev, cache_dir=cache_dir,
                                      ignore_patterns=None if whole else _WEIGHT_PATTERNS)
-        except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
+        except LocalEntryNotFoundError:
+            raise EngineError(f"{repo!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids "
+                              "downloading it.", f"Unset HF_HUB_OFFLINE and run `{fetch_command(model_id)}` again."
+                              ) from None
+        except (HfHubHTTPError, OSError, ValueError) as exc:
             raise EngineError(f"Could not download {repo!r} from the Hugging Face Hub ({type(exc).__name__}: "
                               f"{str(exc)[:300]}).",
                               "Check the id, your network and HF_TOKEN (gated models need an accepted licence); "
