@@ -230,3 +230,12 @@ def test_a_fresh_process_reads_a_page_offline_from_the_fetched_cache(built, tmp_
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
     assert result["pages"][0]["method"] == "vlm" and result["pages"][0]["content"]
+
+
+def test_model_fetch_command_over_the_cache(built, capsys):
+    from mcp_docvl.cli import main
+
+    _, cache = built
+    assert main(["model", "fetch", REPO, "--cache-dir", str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert f"{REPO}: " in out and f"{VISION_REPO}: " in out and "HF_HUB_OFFLINE=1 mcp-docvl serve" in out

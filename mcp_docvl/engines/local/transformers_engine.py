@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import math
 import sys
@@ -36,7 +37,7 @@ from mcp_docvl.engines.local.greedy_decoder import GreedyDecoder, unsupported_re
 from mcp_docvl.engines.local.rms_norm import fuse_rms_norms
 from mcp_docvl.engines.local.scheduler import BatchScheduler, Request
 from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
-from mcp_docvl.engines.vision_cache import EncodedImage, VisionCache, cache_key, image_digest
+from mcp_docvl.engines.vision_cache import EncodedImage, VisionCache, cache_key, image_digest, tile_budget
 from mcp_docvl.errors import EngineError, InvalidArgument, LimitExceeded
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class _HFAdapter:
         return self.model
 
     def tile_settings(self, tiles: int) -> str:
-        return f"hf:{tiles}:{_TILE_PX}"
+        return tile_budget(tiles)
 
     def process(self, image: Image.Image, tiles: int) -> tuple[list[int], dict[str, Any], int]:
         """Token ids of the image's block in the prompt and the processor outputs for the encoder (cheap, CPU)."""
@@ -200,9 +201,6 @@ class _InternVLAdapter(_HFAdapter):
     def lm(self):
         return self.model.language_model
 
-    def tile_settings(self, tiles: int) -> str:
-        return f"internvl:{tiles}:{self.spec.tile}:{int(self.spec.thumbnail)}:{int(self._hook is not None)}"
-
     def process(self, image: Image.Image, tiles: int) -> tuple[list[int], dict[str, Any], int]:
         import torch
 
@@ -267,6 +265,20 @@ def _finishing_init(model_class):
     Finished.__qualname__ = model_class.__qualname__
     Finished.__module__ = model_class.__module__
     return Finished
+
+
+def _remote_image_processor(source: str):
+    """The model's own image processor class, loaded from its `auto_map` directly: some transformers versions (5.17)
+    make `AutoImageProcessor` a placeholder demanding torchvision even for a processor that does not use it."""
+    import transformers
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+    from transformers.utils import cached_file
+
+    path = cached_file(source, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False)
+    reference = json.loads(Path(path).read_text()).get("auto_map", {}).get("AutoImageProcessor") if path else None
+    if reference:
+        return get_class_from_dynamic_module(reference, source).from_pretrained(source)
+    return transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=True)
 
 
 # Modules remote vision-language code imports that are not our dependencies, and what to install for them.
@@ -535,7 +547,7 @@ class TransformersEngine:
                 adapter = _InternVLAdapter(
                     model.eval() if extra else model.to(self.device).eval(),
                     transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=remote),
-                    transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=remote),
+                    _remote_image_processor(source),
                 )
             else:
                 model = transformers.AutoModelForImageTextToText.from_pretrained(
