@@ -239,3 +239,15 @@ def test_model_fetch_command_over_the_cache(built, capsys):
     assert main(["model", "fetch", REPO, "--cache-dir", str(cache)]) == 0
     out = capsys.readouterr().out
     assert f"{REPO}: " in out and f"{VISION_REPO}: " in out and "HF_HUB_OFFLINE=1 mcp-docvl serve" in out
+
+
+def test_bench_runs_a_model_directory_through_the_real_load_path(built, capsys):
+    from tools.bench_gpu import main
+
+    model_dir, _ = built
+    main(["--device", "cpu", "--tiny", "--model", str(model_dir), "--tokens", "8", "--batch-sizes", "2",
+          "--batches", "3"])
+    out = capsys.readouterr().out
+    assert "(NanoVLModel)" in out and "LM torch.bfloat16" in out
+    assert "page: 13 tiles" in out and "batch-1 decode" in out and "cached second question" in out
+    assert "aggregate:" in out

@@ -181,7 +181,7 @@ def test_missing_model_is_a_clear_error_and_nothing_is_downloaded(tmp_path):
     hub = make_engine("nobody/not-a-real-model-xyz")
     with pytest.raises(EngineError) as info:
         hub.generate("Hi", [page_image()])
-    assert "hf download" in str(info.value)
+    assert "mcp-docvl model fetch nobody/not-a-real-model-xyz" in str(info.value)
 
 
 def test_bench_runs_on_cpu_with_the_tiny_model(capsys):

@@ -89,8 +89,12 @@ def fetch(model_id: str, cache_dir: str | Path | None = None, revision: str | No
 
 def _cached(repo: str, filename: str) -> Path | None:
     from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
 
-    found = try_to_load_from_cache(repo, filename)
+    try:
+        found = try_to_load_from_cache(repo, filename)
+    except HFValidationError:  # not a hub id at all (a path that does not exist)
+        return None
     return Path(found) if isinstance(found, str) else None
 
 
@@ -102,9 +106,10 @@ def check_offline(source: str) -> None:
     if not constants.HF_HUB_OFFLINE:
         return
     local = Path(source).expanduser()
-    config_path = local / "config.json" if local.is_dir() else _cached(source, "config.json")
+    looks_local = local.exists() or source.startswith((".", "/", "~")) or source.count("/") > 1
+    config_path = local / "config.json" if local.is_dir() else None if looks_local else _cached(source, "config.json")
     if config_path is None or not config_path.exists():
-        if local.exists() or source.startswith((".", "/", "~")):
+        if looks_local:
             raise EngineError(f"The model directory {source!r} has no config.json.",
                               "Point DOCVL_VLM_MODEL at the directory `hf download` or `mcp-docvl model fetch` made.")
         raise EngineError(f"The model {source!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids "
