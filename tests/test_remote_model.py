@@ -81,7 +81,7 @@ def test_the_published_style_code_fails_in_transformers_without_the_engines_fix(
 def test_loads_offline_and_answers_as_the_models_own_chat(engine):
     adapter = engine._adapter
     image = page("Invoice 42", (300, 200))
-    ids, processed, tiles = adapter.process(image, 12)
+    _, processed, tiles = adapter.process(image, 12)
     # The model's own reference: its chat() on the pixels of its own preprocessing (the 2x hook honoured).
     module = remote_module(engine)
     processor = adapter.image_processor
@@ -169,7 +169,7 @@ def remote_stand_in_key(engine: TransformersEngine, image: Image.Image, tiles: i
 
 
 def test_fetch_resolves_the_config_references_and_offline_start_names_what_is_missing(built, tmp_path, monkeypatch):
-    model_dir, cache = built
+    model_dir, _ = built
     refs = list(hub.code_references(json.loads((model_dir / "config.json").read_text())))
     assert (VISION_REPO, "hf_model.py") in refs
     # `model fetch` over the cache (offline: the hub client answers from the cache): the model and its code repo.
