@@ -22,8 +22,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
+
+from mcp_docvl.engines.local import random_model
+from mcp_docvl.engines.local.random_model import ModelShape
 
 # The code files of the two repositories, as the model's authors would publish them.
 VISION_CODE = '''
@@ -253,50 +256,22 @@ _SPECIAL = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|en
             "<|finetune_right_pad_id|>", "<img>", "</img>", "<image>"]
 
 
-@dataclass(frozen=True)
-class StandInShape:
-    hidden: int
-    layers: int
-    heads: int
-    kv_heads: int
-    intermediate: int
-    vocab: int
-    vision_hidden: int
-    vision_layers: int
-    vision_heads: int
-    vision_intermediate: int
-    patch: int
-    tile: int
-    projector_hidden: int
-    max_positions: int
-    # Std of the random weights: wide for the tiny model, so its greedy answers depend on the page.
-    init: float = 0.02
-    # Byte-pair merges learnt for the tokenizer (0: one token a byte), so real-size prompts have real lengths.
-    merges_vocab: int = 0
+# The shapes of random_model.py (tiny; Llama-3.1-8B + ViT-H/16 on 512 px tiles), with Nemotron's vocabulary of
+# 128,512 at the real sizes. The projector is 4 x vision width -> LM width -> LM width.
+TINY = random_model.TINY
+NEMOTRON_NANO_VL_8B = replace(random_model.NEMOTRON_NANO_VL_8B, vocab=128512)
 
 
-TINY = StandInShape(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128, vocab=512, vision_hidden=32,
-                    vision_layers=2, vision_heads=2, vision_intermediate=64, patch=8, tile=64, projector_hidden=64,
-                    max_positions=8192, init=0.5)
-# Llama-3.1-8B (vocab 128,512 as Nemotron's), ViT-H/16 (C-RADIOv2-H's shape: 1280 wide, 32 layers, 16 heads, MLP
-# 5120) on 512 px tiles, MLP projector 5120 -> 4096 -> 4096.
-NEMOTRON_NANO_VL_8B = StandInShape(hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, vocab=128512,
-                                   vision_hidden=1280, vision_layers=32, vision_heads=16, vision_intermediate=5120,
-                                   patch=16, tile=512, projector_hidden=4096, max_positions=16384, merges_vocab=8000)
-
-
-def _tokenizer(shape: StandInShape):
+def _tokenizer(shape: ModelShape):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
-
-    from mcp_docvl.engines.local.random_model import _english_text
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     tok = Tokenizer(models.BPE() if shape.merges_vocab else models.BPE(
         vocab={t: i for i, t in enumerate(_SPECIAL + sorted(alphabet))}, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     if shape.merges_vocab:
-        tok.train_from_iterator(_english_text(), trainers.BpeTrainer(
+        tok.train_from_iterator(random_model._english_text(), trainers.BpeTrainer(
             vocab_size=shape.merges_vocab, special_tokens=_SPECIAL, initial_alphabet=alphabet, show_progress=False))
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens(_SPECIAL)
@@ -316,7 +291,7 @@ def _import_file(path: Path, name: str):
     return module
 
 
-def write_vision_repo(directory: str | Path, shape: StandInShape) -> Path:
+def write_vision_repo(directory: str | Path, shape: ModelShape) -> Path:
     """The second repository: the vision tower's code and config (its weights ship in the model's repository)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -328,13 +303,13 @@ def write_vision_repo(directory: str | Path, shape: StandInShape) -> Path:
     return directory
 
 
-def _vision_fields(shape: StandInShape) -> dict:
+def _vision_fields(shape: ModelShape) -> dict:
     return {"hidden_size": shape.vision_hidden, "num_hidden_layers": shape.vision_layers,
             "num_attention_heads": shape.vision_heads, "intermediate_size": shape.vision_intermediate,
             "patch_size": shape.patch, "image_size": shape.tile}
 
 
-def write_model_repo(directory: str | Path, vision_dir: str | Path, vision_repo_id: str, shape: StandInShape = TINY,
+def write_model_repo(directory: str | Path, vision_dir: str | Path, vision_repo_id: str, shape: ModelShape = TINY,
                      seed: int = 0, device: str = "cpu") -> Path:
     """The model's repository: code, config (vision code referenced in `vision_repo_id`), tokenizer, processor and
     random weights (seeded), built on `device` in bf16 (fp32 for the vision tower), saved as safetensors."""
@@ -363,7 +338,7 @@ def write_model_repo(directory: str | Path, vision_dir: str | Path, vision_repo_
                            "AutoModel": "modeling_nano_vl.NanoVLModel"},
               "vision_config": vision, "llm_config": llm, "force_image_size": shape.tile, "patch_size": shape.patch,
               "downsample_ratio": 0.5, "vit_hidden_size": shape.vision_hidden,
-              "projector_hidden_size": shape.projector_hidden, "image_tag_type": "internvl",
+              "projector_hidden_size": shape.hidden, "image_tag_type": "internvl",
               "img_context_token_id": image_token, "torch_dtype": "bfloat16"}
     (directory / "config.json").write_text(json.dumps(config, indent=1))
     (directory / "preprocessor_config.json").write_text(json.dumps({
@@ -380,8 +355,8 @@ def write_model_repo(directory: str | Path, vision_dir: str | Path, vision_repo_
 
         lm = LlamaForCausalLM(LlamaConfig(**{k: v for k, v in llm.items() if k != "model_type"})).to(torch.bfloat16)
         width = shape.vision_hidden * 4
-        mlp1 = torch.nn.Sequential(torch.nn.LayerNorm(width), torch.nn.Linear(width, shape.projector_hidden),
-                                   torch.nn.GELU(), torch.nn.Linear(shape.projector_hidden, shape.hidden))
+        mlp1 = torch.nn.Sequential(torch.nn.LayerNorm(width), torch.nn.Linear(width, shape.hidden),
+                                   torch.nn.GELU(), torch.nn.Linear(shape.hidden, shape.hidden))
         with torch.no_grad():
             for module in (tower, lm, mlp1):
                 for name, param in module.named_parameters():
@@ -414,7 +389,7 @@ def put_in_hub_cache(cache_dir: str | Path, repo_id: str, source: str | Path, co
 
 
 def build(root: str | Path, cache_dir: str | Path, repo_id: str = "docvl-stand-in/nano-vl",
-          vision_repo_id: str = "docvl-stand-in/radio", shape: StandInShape = TINY, device: str = "cpu",
+          vision_repo_id: str = "docvl-stand-in/radio", shape: ModelShape = TINY, device: str = "cpu",
           seed: int = 0) -> Path:
     """Both repositories written under `root` and laid out in the hub cache `cache_dir`; returns the model's local
     directory (load it by that path, or by `repo_id` through the cache)."""
