@@ -251,3 +251,28 @@ def test_bench_runs_a_model_directory_through_the_real_load_path(built, capsys):
     assert "(NanoVLModel)" in out and "LM torch.bfloat16" in out
     assert "page: 13 tiles" in out and "batch-1 decode" in out and "cached second question" in out
     assert "aggregate:" in out
+
+
+def test_the_engine_leaves_no_process_wide_trace(built):
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    switch = sys.getswitchinterval()
+    names = set(AttentionInterface._global_mapping)
+    engine = make_engine(REPO, vlm_compile=True)  # the engine's own loop and attention, here without CUDA graphs
+    engine.generate("Hi", [page("x", (120, 90))], max_new_tokens=2)
+    lm = engine._adapter.lm
+    private = lm.config._attn_implementation
+    assert private.startswith("docvl_gqa_") and private in ALL_ATTENTION_FUNCTIONS
+    assert ALL_ATTENTION_FUNCTIONS["sdpa"] is sdpa_attention_forward  # other models' attention unchanged
+    engine.close()
+    assert lm.config._attn_implementation == "sdpa"
+    assert set(AttentionInterface._global_mapping) == names
+    assert sys.getswitchinterval() == switch
+    # On a GPU the batch's thread switch interval holds only while the batch runs.
+    from mcp_docvl.engines.local.transformers_engine import _switch_interval
+
+    with _switch_interval(switch / 10):
+        assert sys.getswitchinterval() == pytest.approx(switch / 10)
+    assert sys.getswitchinterval() == switch
