@@ -1,5 +1,6 @@
-"""Command line: `mcp-docvl serve` (the MCP server), `mcp-docvl read SOURCE` (the library, no MCP) and
-`mcp-docvl warmup SOURCE` (precompute a static document's vision embeddings)."""
+"""Command line: `mcp-docvl serve` (the MCP server), `mcp-docvl read SOURCE` (the library, no MCP),
+`mcp-docvl warmup SOURCE` (precompute a static document's vision embeddings) and `mcp-docvl model fetch ID`
+(download a model and the code repositories it references, for offline serving)."""
 
 from __future__ import annotations
 
@@ -145,6 +146,15 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_model_fetch(args: argparse.Namespace) -> int:
+    from mcp_docvl.engines.local import hub
+
+    for repo, path in hub.fetch(args.model_id, cache_dir=args.cache_dir, revision=args.revision):
+        print(f"{repo}: {path}")
+    print(f"Offline from now on: HF_HUB_OFFLINE=1 mcp-docvl serve --engine transformers --model {args.model_id}")
+    return 0
+
+
 def _cmd_cache(args: argparse.Namespace) -> int:
     settings = Settings.from_env(cache_dir=args.cache_dir)
     cache = DiskCache(cache_dir(settings), settings.cache_max_bytes)
@@ -218,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("--vision-cache-dir", type=Path, help="Where embeddings are stored (also "
                                                             "DOCVL_VLM_CACHE_DIR); serve with the same setting.")
     warm.set_defaults(func=_cmd_warmup)
+
+    model = sub.add_parser("model", help="Fetch a model for offline use (transformers engine).")
+    fetch = model.add_subparsers(dest="action", required=True).add_parser(
+        "fetch", help="Download a Hugging Face model and every code repository its config references (auto_map).")
+    fetch.add_argument("model_id", help="e.g. nvidia/Llama-3.1-Nemotron-Nano-VL-8B-V1")
+    fetch.add_argument("--revision", help="Branch, tag or commit of the model (default: main).")
+    fetch.add_argument("--cache-dir", type=Path, help="Hub cache to fill (default: HF_HUB_CACHE / HF_HOME's).")
+    fetch.set_defaults(func=_cmd_model_fetch)
 
     cache = sub.add_parser("cache", help="Show or empty the page cache.")
     cache.add_argument("action", choices=["stats", "clear"])

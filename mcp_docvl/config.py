@@ -121,6 +121,10 @@ class Settings:
     openai_timeout: float = 120.0
     openai_max_retries: int = 3
     openai_concurrency: int = 4
+    # Send a page's cached vision embeddings (written by `mcp-docvl warmup` with the same DOCVL_VLM_MODEL into
+    # DOCVL_VLM_CACHE_DIR) as `image_embeds` instead of its pixels, so the server skips its encoder for static
+    # documents. Off by default: the server must run vLLM with --enable-mm-embeds, and reading them needs torch.
+    openai_image_embeds: bool = False
     # URL policy (sources/guard.py). Hosts (exact, or "*.example.com") outside a non-empty list are refused.
     url_allowed_hosts: list[str] = field(default_factory=list)
     # Networks (CIDR) fetched even though internal, e.g. "10.1.2.0/24" for an intranet document store.
@@ -171,6 +175,7 @@ class Settings:
             openai_timeout=_env_float("DOCVL_OPENAI_TIMEOUT", cls.openai_timeout),
             openai_max_retries=_env_int("DOCVL_OPENAI_MAX_RETRIES", cls.openai_max_retries),
             openai_concurrency=_env_int("DOCVL_OPENAI_CONCURRENCY", cls.openai_concurrency),
+            openai_image_embeds=_env_bool("DOCVL_OPENAI_IMAGE_EMBEDS", cls.openai_image_embeds),
             cache_dir=Path(os.environ["DOCVL_CACHE_DIR"]) if os.environ.get("DOCVL_CACHE_DIR") else None,
             cache_max_bytes=_env_int("DOCVL_CACHE_MAX_BYTES", cls.cache_max_bytes),
             max_page_pixels=_env_int("DOCVL_MAX_PAGE_PIXELS", cls.max_page_pixels),

@@ -15,7 +15,7 @@ pytest.importorskip("triton", reason="Triton is not installed (it comes with PyT
 
 @pytest.fixture
 def kernel():
-    from mcp_docvl.engines import decode_attention
+    from mcp_docvl.engines.local import decode_attention
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return decode_attention, device

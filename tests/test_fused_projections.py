@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from mcp_docvl.engines.fused_projections import fuse_projections
-from mcp_docvl.engines.random_model import TINY, build_model, build_processor
+from mcp_docvl.engines.local.fused_projections import fuse_projections
+from mcp_docvl.engines.local.random_model import TINY, build_model, build_processor
 
 torch = pytest.importorskip("torch")
 if not torch.cuda.is_available():  # Triton reads this when it is first imported: run kernels in its CPU interpreter
@@ -51,7 +51,7 @@ def test_fused_layers_give_the_outputs_of_the_separate_ones(model):
 
 
 def test_fp8_weights_over_fused_layers_quantise_the_fused_product_once(model):
-    from mcp_docvl.engines.quantization import quantize_fp8
+    from mcp_docvl.engines.local.quantization import quantize_fp8
 
     fuse_projections(model)
     decoder = model.get_decoder()
@@ -70,7 +70,7 @@ def test_fp8_weights_over_fused_layers_quantise_the_fused_product_once(model):
 def test_row_quantiser_kernel_matches_torch():
     """The Triton kernel (in its CPU interpreter here, on the GPU in CI of a GPU build) against the torch path."""
     pytest.importorskip("triton", reason="Triton is not installed (it comes with PyTorch's CUDA builds)")
-    from mcp_docvl.engines import quantization
+    from mcp_docvl.engines.local import quantization
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     generator = torch.Generator().manual_seed(0)
@@ -103,7 +103,7 @@ def test_rms_norm_kernel_computes_what_the_module_computes(model):
     pytest.importorskip("triton", reason="Triton is not installed (it comes with PyTorch's CUDA builds)")
     from transformers.models.llama.modeling_llama import LlamaRMSNorm
 
-    from mcp_docvl.engines.rms_norm import fuse_rms_norms
+    from mcp_docvl.engines.local.rms_norm import fuse_rms_norms
 
     generator = torch.Generator().manual_seed(4)
     norm = LlamaRMSNorm(300, eps=1e-5).half()

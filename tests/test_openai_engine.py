@@ -25,9 +25,9 @@ from http_fixtures import serve_handler
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import create_engine
+from mcp_docvl.engines.local.random_model import save_random_model
+from mcp_docvl.engines.local.transformers_engine import TransformersEngine
 from mcp_docvl.engines.openai_engine import OpenAIEngine
-from mcp_docvl.engines.random_model import save_random_model
-from mcp_docvl.engines.transformers_engine import TransformersEngine
 from mcp_docvl.errors import EngineError
 from mcp_docvl.features.read import read_document
 
@@ -39,6 +39,8 @@ class Chat:
     model: TransformersEngine | None = None
     script: list[tuple] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
+    # Tensors of the `image_embeds` parts received, decoded as vLLM decodes them (torch.load of the base64 bytes).
+    embeds: list = field(default_factory=list)
     headers: list[dict] = field(default_factory=list)
     delay: float = 0.0
     active: int = 0
@@ -97,6 +99,12 @@ def chat_server(chat: Chat) -> Iterator[str]:
                     return
                 message = body["messages"][0]
                 prompt = next(p["text"] for p in message["content"] if p["type"] == "text")
+                for part in message["content"]:
+                    if part["type"] == "image_embeds":
+                        import torch
+
+                        chat.embeds.append(torch.load(io.BytesIO(base64.b64decode(part["image_embeds"])),
+                                                      weights_only=True))
                 text = chat.model.generate(prompt, _images(message), max_new_tokens=body["max_tokens"])
                 _reply(self, 200, json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
                                               "choices": [{"index": 0, "finish_reason": "length",
@@ -126,7 +134,7 @@ def page_image(text: str = "Total: 12.50") -> Image.Image:
 
 
 def remote(url: str, **overrides) -> OpenAIEngine:
-    settings = Settings.from_env(engine="openai", openai_base_url=url, vlm_model="tiny", **overrides)
+    settings = Settings.from_env(**{"engine": "openai", "openai_base_url": url, "vlm_model": "tiny", **overrides})
     engine = create_engine(settings)
     assert isinstance(engine, OpenAIEngine)
     return engine
@@ -221,3 +229,38 @@ def test_warm_checks_the_server_serves_the_model(local_model):
         with pytest.raises(EngineError) as info:
             remote(url.removesuffix("/v1")).warm()
         assert "404" in str(info.value) and "DOCVL_OPENAI_BASE_URL" in str(info.value)
+
+
+def test_cached_embeddings_travel_instead_of_pixels_when_enabled(local_model, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+    import torch
+
+    from mcp_docvl.engines.local.remote_stand_in import put_in_hub_cache
+    from mcp_docvl.errors import InvalidArgument
+
+    cached, fresh = page_image("Total: 12.50"), page_image("Total: 99.00")
+    vision = tmp_path / "vision"
+    # `mcp-docvl warmup` with the id the server serves (fetched into the hub cache): the local engine stores the
+    # page's embeddings on disk; the openai engine, configured with the same id, finds them.
+    put_in_hub_cache(tmp_path / "hub", "docvl-test/tiny", local_model.model_id)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    warm = TransformersEngine(Settings.from_env(vlm_model="docvl-test/tiny", vlm_cache_dir=vision))
+    assert warm.encode_images([cached]) == 1
+    stored = next(iter(warm.cache._entries.values())).features
+    warm.close()
+    chat = Chat(model=local_model)
+    with chat_server(chat) as url:
+        engine = remote(url, openai_image_embeds=True, vlm_cache_dir=vision, vlm_model="docvl-test/tiny")
+        assert engine.generate("What is the total?", [cached, fresh], max_new_tokens=4)
+        parts = [p["type"] for p in chat.requests[-1]["messages"][0]["content"]]
+        # The cached page went as embeddings (not pixels), the other page as pixels.
+        assert parts == ["image_embeds", "image_url", "text"]
+        assert len(chat.embeds) == 1 and chat.embeds[0].shape == stored.shape
+        assert torch.equal(chat.embeds[0], stored.cpu())
+        assert (engine.sent_embeds, engine.sent_pixels) == (1, 1)
+        # Off by default: pixels only.
+        plain = remote(url)
+        plain.generate("What is the total?", [cached], max_new_tokens=4)
+        assert [p["type"] for p in chat.requests[-1]["messages"][0]["content"]] == ["image_url", "text"]
+    with pytest.raises(InvalidArgument, match="DOCVL_VLM_CACHE_DIR"):
+        remote("http://127.0.0.1:9/v1", openai_image_embeds=True)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mcp_docvl.engines.scheduler import BatchScheduler, EngineBusy
+from mcp_docvl.engines.local.scheduler import BatchScheduler, EngineBusy
 from mcp_docvl.errors import EngineError, InvalidArgument, LimitExceeded
 
 

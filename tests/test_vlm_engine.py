@@ -15,8 +15,8 @@ pytest.importorskip("transformers")
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import create_engine
-from mcp_docvl.engines.random_model import save_random_model
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
+from mcp_docvl.engines.local.random_model import save_random_model
+from mcp_docvl.engines.local.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
 from mcp_docvl.errors import EngineError, LimitExceeded
 from mcp_docvl.features.read import read_document
 from mcp_docvl.features.warmup import warmup
@@ -100,12 +100,13 @@ def test_greedy_decoder_gives_the_tokens_of_generate(model_dir):
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from mcp_docvl.engines.greedy_decoder import GreedyDecoder, unsupported_reason
-    from mcp_docvl.engines.transformers_engine import _use_decode_gqa_attention
+    from mcp_docvl.engines.local.greedy_decoder import GreedyDecoder, unsupported_reason
+    from mcp_docvl.engines.local.transformers_engine import _use_decode_gqa_attention
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
     assert unsupported_reason(model) is None
-    assert _use_decode_gqa_attention(model)  # the attention the loop decodes with (Triton kernel on a GPU)
+    # The attention the loop decodes with (Triton kernel on a GPU).
+    assert _use_decode_gqa_attention(model, "docvl_gqa_test")
     model.generation_config.eos_token_id = None
     generator = torch.Generator().manual_seed(3)
     prompts = [torch.randint(10, 500, (n,), generator=generator) for n in (5, 300, 17)]
@@ -136,7 +137,7 @@ def test_greedy_decoder_gives_the_tokens_of_generate(model_dir):
 
 
 def test_prompts_of_one_length_are_prefilled_together_up_to_the_token_bound(monkeypatch):
-    from mcp_docvl.engines import greedy_decoder
+    from mcp_docvl.engines.local import greedy_decoder
 
     monkeypatch.setattr(greedy_decoder, "PREFILL_TOKENS", 100)
     assert greedy_decoder.prefill_groups([5, 40, 40, 40, 17, 40, 40]) == [[0], [1, 2], [3], [4], [5, 6]]
@@ -180,7 +181,7 @@ def test_missing_model_is_a_clear_error_and_nothing_is_downloaded(tmp_path):
     hub = make_engine("nobody/not-a-real-model-xyz")
     with pytest.raises(EngineError) as info:
         hub.generate("Hi", [page_image()])
-    assert "hf download" in str(info.value)
+    assert "mcp-docvl model fetch nobody/not-a-real-model-xyz" in str(info.value)
 
 
 def test_bench_runs_on_cpu_with_the_tiny_model(capsys):
@@ -196,7 +197,7 @@ def test_bench_runs_on_cpu_with_the_tiny_model(capsys):
 def test_fp8_weights_replace_the_language_model_layers_and_keep_its_output_close(model_dir):
     import torch
 
-    from mcp_docvl.engines.quantization import quantize_fp8
+    from mcp_docvl.engines.local.quantization import quantize_fp8
 
     engine = make_engine(model_dir)
     lm = engine._load().lm

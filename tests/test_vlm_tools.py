@@ -23,7 +23,7 @@ from mcp_docvl import samples
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import open_document
 from mcp_docvl.engines.openai_engine import OpenAIEngine
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT
+from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
 from mcp_docvl.features.fields import extract_fields
 from mcp_docvl.features.tables import extract_tables
 from mcp_docvl.features.vlm_tables import TABLES_PROMPT, parse_html_tables
@@ -204,8 +204,8 @@ def test_garbage_from_the_tiny_random_model_gives_a_clear_result(settings: Setti
     os.environ["HF_HUB_OFFLINE"] = "1"
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from mcp_docvl.engines.random_model import save_random_model
-    from mcp_docvl.engines.transformers_engine import TransformersEngine
+    from mcp_docvl.engines.local.random_model import save_random_model
+    from mcp_docvl.engines.local.transformers_engine import TransformersEngine
 
     model = save_random_model(tmp_path / "tiny-vlm")
     settings.engine, settings.vlm_model, settings.vlm_max_new_tokens = "transformers", str(model), 24

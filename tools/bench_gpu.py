@@ -7,8 +7,11 @@ and prints:
   2. the latency ratio of a second question on the same page without vs with the vision cache (target >= 1.3),
   3. aggregate pages/s for 512-token transcriptions of 13-tile pages at the best batch size (target >= 4).
 With `--device cpu --tiny` the same code runs on the tiny model (CI exercises it; the figures mean nothing there).
+With `--model DIR` the same measurements run on any local model directory, loaded through the engine's real path
+(`DOCVL_VLM_MODEL=DIR`: remote code, its processor, the offline checks), e.g. one `tools/build_stand_in.py` wrote.
 
-    PYTHONPATH=. python tools/bench_gpu.py                      # H100
+    PYTHONPATH=. python tools/bench_gpu.py                      # H100 / H200, the in-process stand-in
+    PYTHONPATH=. python tools/bench_gpu.py --model DIR          # a model directory, through the real load path
     PYTHONPATH=. python tools/bench_gpu.py --device cpu --tiny  # smoke test
 """
 
@@ -18,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,9 +29,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image, ImageDraw
 
 from mcp_docvl.config import Settings
-from mcp_docvl.engines.quantization import quantize_fp8
-from mcp_docvl.engines.random_model import NEMOTRON_NANO_VL_8B, TINY, build_model, build_processor
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT, TransformersEngine
+from mcp_docvl.engines.local import transformers_engine
+from mcp_docvl.engines.local.quantization import quantize_fp8
+from mcp_docvl.engines.local.random_model import NEMOTRON_NANO_VL_8B, TINY, build_model, build_processor
+from mcp_docvl.engines.local.transformers_engine import TransformersEngine
+from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
+
+
+@dataclass(frozen=True)
+class Dims:
+    """What the measurements need to know of a model: its attention shape, context, and the page size to send."""
+
+    hidden: int
+    heads: int
+    kv_heads: int
+    max_positions: int
+    longest_edge: int
+
+
+def dims_of(lm, longest_edge: int) -> Dims:
+    config = lm.config.get_text_config()
+    return Dims(hidden=config.hidden_size, heads=config.num_attention_heads,
+                kv_heads=getattr(config, "num_key_value_heads", None) or config.num_attention_heads,
+                max_positions=config.max_position_embeddings, longest_edge=longest_edge)
+
+
+def rewrap(old: TransformersEngine, settings: Settings) -> TransformersEngine:
+    """A new engine (new settings: KV cache dtype...) over the model `old` loaded, without loading it again."""
+    engine = TransformersEngine(settings, model_id=old.model_id)
+    engine._adapter, engine.device, engine.dtype = old._adapter, old.device, old.dtype
+    engine.stop_ids = []  # random weights: every request decodes exactly its token budget
+    return engine
+
+
+def vision_tower(adapter):
+    model = adapter.model
+    return model.vision_model if hasattr(model, "vision_model") else model.model.vision_model
 
 
 def page(shape, seed: int) -> Image.Image:
@@ -59,6 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--tiny", action="store_true", help="the tiny model (CPU smoke test)")
+    parser.add_argument("--model", help="a local model directory, loaded through the engine's real path "
+                                        "(default: the in-process Idefics3 stand-in)")
+    parser.add_argument("--page-edge", type=int, default=None,
+                        help="longest edge of the test pages in px (default 2048: 13 tiles of 512; --tiny: 128)")
     parser.add_argument("--tokens", type=int, default=512, help="tokens a page transcription generates")
     parser.add_argument("--batch-sizes", default="64", help="batch sizes for pages/s where a variant names none")
     parser.add_argument("--no-compile", action="store_true", help="plain generate (dynamic KV cache, eager)")
@@ -87,30 +128,44 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    shape = TINY if args.tiny else NEMOTRON_NANO_VL_8B
     dtype = torch.float32 if args.device == "cpu" else torch.bfloat16
     started = time.perf_counter()
-    processor = build_processor(shape)
-    model = build_model(shape, processor, dtype=dtype, device=args.device)
-    # Random weights rarely emit EOS, but make sure: every request decodes exactly its token budget.
-    model.generation_config.eos_token_id = None
     default_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    edge = args.page_edge or (TINY.longest_edge if args.tiny else NEMOTRON_NANO_VL_8B.longest_edge)
     settings = Settings.from_env(vlm_max_batch=max(default_sizes), vlm_queue_size=1024, vlm_timeout=3600,
-                                 vlm_context_tokens=shape.max_positions, vlm_compile=not args.no_compile)
-    engine = TransformersEngine(settings, model=model, processor=processor, model_id=f"random-{shape.hidden}")
+                                 vlm_compile=not args.no_compile, vlm_device=args.device,
+                                 vlm_dtype=str(dtype).replace("torch.", ""))
+    if args.model:
+        settings.vlm_model = args.model
+        engine = TransformersEngine(settings)
+        engine.stop_ids = []  # random weights: every request decodes exactly its token budget
+        engine._load()
+        shape = dims_of(engine._adapter.lm, edge)
+    else:
+        stand_in = TINY if args.tiny else NEMOTRON_NANO_VL_8B
+        processor = build_processor(stand_in)
+        model = build_model(stand_in, processor, dtype=dtype, device=args.device)
+        engine = TransformersEngine(settings, model=model, processor=processor, model_id=f"random-{stand_in.hidden}")
+        engine.stop_ids = []
+        engine._load()
+        shape = Dims(stand_in.hidden, stand_in.heads, stand_in.kv_heads, stand_in.max_positions, edge)
+    settings.vlm_context_tokens = shape.max_positions
+    engine._adapter.lm.generation_config.eos_token_id = None  # generate's path too decodes the whole budget
+    model = engine._adapter.model
+    dtype = engine._adapter.lm.dtype  # what the language model runs in (remote code may force bf16)
     params = sum(p.numel() for p in model.parameters()) / 1e9
     built = time.perf_counter() - started
-    engine._load()
     if args.generate:
         engine._greedy = None
     loop = "engine loop" + (" + CUDA graphs" if engine._greedy.use_graphs else "") if engine._greedy else "generate"
-    print(f"model: {params:.2f} B parameters on {args.device} ({dtype}), built in {built:.1f} s; "
-          f"compile={engine.compile}; decoding: {loop}", flush=True)
+    print(f"model: {args.model or 'in-process stand-in'} ({type(model).__name__}), {params:.2f} B parameters on "
+          f"{args.device} (LM {engine._adapter.lm.dtype}), built or loaded in {built:.1f} s; compile={engine.compile}; "
+          f"decoding: {loop}", flush=True)
     if args.device.startswith("cuda"):
         kernels(args.device, shape, args.sweep)
     if not args.skip_decode:
         if engine._greedy is not None:
-            check_tokens(engine, shape, model)
+            check_tokens(engine, shape)
         # 1. Batch-1 decode speed: time two lengths on a cached page and take the difference (prefill cancels out).
         probe_decode(engine, shape, args, f"weights {str(dtype).replace('torch.', '')}")
         prompt = len(engine._plan(TRANSCRIBE_PROMPT, [page(shape, 0)], args.tokens).ids)
@@ -135,12 +190,13 @@ def main(argv: list[str] | None = None) -> None:
                                  "none:fp8@128,fp8:fp8@128")
     done_weights = {"none"}
     probed = set()
+    adapter, previous = engine._adapter, engine
     for variant in variants.split(","):
         spec, _, batches = variant.partition("@")
         weights, kv, *rest = spec.split(":")
         # Python's thread switch interval: how long the thread launching the batch's kernels may wait for the GIL
-        # while callers' threads tile their pages. The engine lowers it to 0.5 ms on a GPU (only ever lowers it): a
-        # value here sets it after the engine has loaded, to compare.
+        # while callers' threads tile their pages. The engine sets 0.5 ms while a GPU batch runs (and restores the
+        # previous value after it): a value here replaces the engine's, to compare (5 ms: no change at all).
         switch = float(rest[0]) if rest else None
         sizes = [int(b) for b in batches.split("+")] if batches else default_sizes
         if weights not in done_weights:  # quantising is one-way: none, then fp8, then fp8+vision
@@ -149,22 +205,22 @@ def main(argv: list[str] | None = None) -> None:
             engine = None
             free_gpu(args.device)
             if "fp8" not in done_weights:
-                quantize_fp8(model.get_decoder(), args.device)
+                quantize_fp8(adapter.lm.get_decoder(), args.device)
             if weights == "fp8+vision":
-                quantize_fp8(model.model.vision_model, args.device)
+                quantize_fp8(vision_tower(adapter), args.device)
             done_weights.add(weights)
             done_weights.add("fp8")
         settings.vlm_kv_cache_dtype = kv
         if engine is not None:
             engine.close()
-        engine = TransformersEngine(settings, model=model, processor=processor, model_id=f"random-{shape.hidden}")
+        engine = rewrap(previous, settings)
         engine._load()
         if switch is not None:
-            sys.setswitchinterval(switch)
+            transformers_engine.SWITCH_INTERVAL = switch
         label = (f"weights {weights}, KV cache {'fp8' if kv == 'fp8' else str(dtype).replace('torch.', '')}, "
-                 f"switch interval {sys.getswitchinterval() * 1000:g} ms")
+                 f"switch interval while a batch runs {transformers_engine.SWITCH_INTERVAL * 1000:g} ms")
         if weights != "none" and weights not in probed and not args.skip_decode:
-            check_tokens(engine, shape, model)
+            check_tokens(engine, shape)
             probe_decode(engine, shape, args, label)
             probed.add(weights)
         for batch in sizes:
@@ -366,7 +422,7 @@ def kernels(device: str, shape, sweep: bool) -> None:
 
     import torch
 
-    from mcp_docvl.engines import decode_attention
+    from mcp_docvl.engines.local import decode_attention
 
     batch, kv_heads, slots = 64, shape.kv_heads, 4608
     group, dim = shape.heads // shape.kv_heads, shape.hidden // shape.heads
@@ -434,7 +490,7 @@ def kernels(device: str, shape, sweep: bool) -> None:
               f"({size / t:.0f} GiB/s of cache read)", flush=True)
 
 
-def check_tokens(engine, shape, model, tokens: int = 32) -> None:
+def check_tokens(engine, shape, tokens: int = 32) -> None:
     """The engine loop's tokens (graph-replayed on a GPU, fused projections, its own attention kernel) against a
     plain forward pass over the prompt and those tokens, without any cache: at each position, is our token that
     pass's argmax, and where not, by how much does it miss (random weights give near-ties that bf16 rounding flips;
@@ -446,8 +502,9 @@ def check_tokens(engine, shape, model, tokens: int = 32) -> None:
     prepared = engine._plan("Describe.", [probe], tokens)
     entry = engine._encoded(prepared.images[0])
     ids = torch.tensor(prepared.ids, device=engine.device)
+    lm = engine._adapter.lm
     with torch.inference_mode():
-        embed = model.get_input_embeddings()
+        embed = lm.get_input_embeddings()
         embeds = embed(ids)
         mask = (ids == engine._adapter.image_token_id).unsqueeze(-1).expand_as(embeds)
         embeds = embeds.masked_scatter(mask, entry.features.to(embeds.dtype))
@@ -456,7 +513,7 @@ def check_tokens(engine, shape, model, tokens: int = 32) -> None:
         full = torch.cat([embeds, embed(ours_t)])[None]
         hidden = engine._greedy.decoder(inputs_embeds=full, position_ids=torch.arange(
             full.shape[1], device=engine.device)[None], use_cache=False).last_hidden_state[0]
-        logits = model.get_output_embeddings()(hidden[len(ids) - 1: len(ids) - 1 + len(ours)]).float()
+        logits = lm.get_output_embeddings()(hidden[len(ids) - 1: len(ids) - 1 + len(ours)]).float()
     best = logits.max(-1).values
     miss = best - logits.gather(1, ours_t[:, None])[:, 0]
     spread = logits.std(-1).mean().item()

@@ -1,13 +1,17 @@
 """A remote VLM behind any OpenAI-compatible `/v1/chat/completions` server (vLLM, NIM, TensorRT-LLM, llama.cpp).
 
 This is the scale-out path: many MCP server replicas in front of one GPU deployment. Page images travel as
-`image_url` parts holding PNG data URIs. Rate limits (429) and server errors (5xx) are retried with exponential
-backoff (honouring `Retry-After`); a semaphore bounds the requests one process has in flight.
+`image_url` parts holding PNG data URIs; with `DOCVL_OPENAI_IMAGE_EMBEDS=1`, a page whose vision embeddings
+`mcp-docvl warmup` stored (same model id, `DOCVL_VLM_CACHE_DIR`) travels as an `image_embeds` part instead (vLLM
+with `--enable-mm-embeds`), so the server skips its vision encoder for static documents. Rate limits (429) and
+server errors (5xx) are retried with exponential backoff (honouring `Retry-After`); a semaphore bounds the requests
+one process has in flight.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import threading
 import time
@@ -19,7 +23,8 @@ from PIL import Image
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.base import PageTranscript
-from mcp_docvl.engines.transformers_engine import TRANSCRIBE_PROMPT
+from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
+from mcp_docvl.engines.vision_cache import VisionCache, cache_key, embeds_base64, image_digest, tile_budget
 from mcp_docvl.errors import EngineError, InvalidArgument
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -45,6 +50,10 @@ class OpenAIEngine:
         timeout = httpx.Timeout(self.settings.openai_timeout, connect=min(10.0, self.settings.openai_timeout))
         self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
         self._slots = threading.BoundedSemaphore(max(1, self.settings.openai_concurrency))
+        self._embeddings = _embeddings_cache(self.settings)
+        # Pages sent as embeddings (cache hits) and as pixels: what a test or an operator checks.
+        self.sent_embeds = 0
+        self.sent_pixels = 0
 
     def cache_config(self) -> dict[str, Any]:
         """What shapes a transcription, for the page cache's keys (another server or model: another entry)."""
@@ -69,13 +78,24 @@ class OpenAIEngine:
     def generate(self, prompt: str, images: Sequence[Image.Image], max_new_tokens: int = 512) -> str:
         if max_new_tokens < 1:
             raise InvalidArgument("max_new_tokens must be at least 1.", "Pass a positive number.")
-        content: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": image_data_uri(img)}}
-                                         for img in images]
+        content: list[dict[str, Any]] = [self._image_part(img) for img in images]
         content.append({"type": "text", "text": prompt})
         body = {"model": self.model, "messages": [{"role": "user", "content": content}],
                 "max_tokens": max_new_tokens, "temperature": 0}
         response = self._send("POST", "/chat/completions", body)
         return _reply_text(_json(response, self.base_url), self.base_url)
+
+    def _image_part(self, image: Image.Image) -> dict[str, Any]:
+        """The page's cached embeddings as an `image_embeds` part when enabled and cached, else its pixels."""
+        if self._embeddings is not None:
+            rgb = image.convert("RGB")
+            key = cache_key(image_digest(rgb), self.model, tile_budget(self.settings.vlm_max_tiles))
+            entry = self._embeddings.get(key)
+            if entry is not None:
+                self.sent_embeds += 1
+                return {"type": "image_embeds", "image_embeds": embeds_base64(entry)}
+        self.sent_pixels += 1
+        return {"type": "image_url", "image_url": {"url": image_data_uri(image)}}
 
     def _send(self, method: str, path: str, body: dict | None) -> httpx.Response:
         url = self.base_url + path
@@ -102,12 +122,28 @@ class OpenAIEngine:
                 time.sleep(_retry_wait(response, attempt))
                 continue
             if response.status_code >= 400:
+                embeds = self._embeddings is not None and "embed" in response.text.lower()
                 raise EngineError(
                     f"The VLM server at {self.base_url} answered {response.status_code}: {_snippet(response)}.",
-                    _status_fix(response.status_code),
+                    "Start the server with vLLM's --enable-mm-embeds, or unset DOCVL_OPENAI_IMAGE_EMBEDS."
+                    if embeds and response.status_code == 400 else _status_fix(response.status_code),
                 )
             return response
         raise AssertionError("unreachable")
+
+
+def _embeddings_cache(settings: Settings) -> VisionCache | None:
+    """The warmup's embeddings on disk, when `openai_image_embeds` is on (checked: a directory, and torch)."""
+    if not settings.openai_image_embeds:
+        return None
+    if settings.vlm_cache_dir is None:
+        raise InvalidArgument("DOCVL_OPENAI_IMAGE_EMBEDS=1 needs DOCVL_VLM_CACHE_DIR: the directory where "
+                              "`mcp-docvl warmup` stored the pages' embeddings.",
+                              "Set DOCVL_VLM_CACHE_DIR to it, or unset DOCVL_OPENAI_IMAGE_EMBEDS.")
+    if importlib.util.find_spec("torch") is None:
+        raise InvalidArgument("DOCVL_OPENAI_IMAGE_EMBEDS=1 needs torch to read the stored embeddings.",
+                              "pip install torch (CPU build is enough), or unset DOCVL_OPENAI_IMAGE_EMBEDS.")
+    return VisionCache(max_bytes=settings.vlm_cache_mb * 1024 * 1024, directory=settings.vlm_cache_dir)
 
 
 def _retry_wait(response: httpx.Response, attempt: int) -> float:

@@ -17,7 +17,7 @@ def create_engine(settings: Settings) -> Engine:
         return OcrEngine()
     if name == "transformers":
         # Imported here: torch and transformers are the optional `[vlm]` extra.
-        from mcp_docvl.engines.transformers_engine import TransformersEngine
+        from mcp_docvl.engines.local.transformers_engine import TransformersEngine
 
         return TransformersEngine(settings)
     if name == "openai":

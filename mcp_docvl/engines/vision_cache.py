@@ -34,6 +34,25 @@ def cache_key(digest: str, model_id: str, tile_settings: str) -> str:
     return hashlib.sha256(f"{digest}|{model_id}|{tile_settings}".encode()).hexdigest()
 
 
+def tile_budget(tiles: int) -> str:
+    """The tile settings part of a key: the budget a page was encoded at. The model id stands for the rest (its
+    processor's tile size and hooks), so the `openai` engine finds what the local engine's warmup stored."""
+    return f"tiles:{tiles}"
+
+
+def embeds_base64(entry: EncodedImage) -> str:
+    """The entry's embeddings as vLLM's chat API takes an `image_embeds` part: base64 of `torch.save(tensor)`,
+    shape (image tokens, hidden)."""
+    import base64
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(entry.features.detach().to("cpu").contiguous(), buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 @dataclass
 class EncodedImage:
     """What the language model needs from one image: its token block and the embeddings for its image tokens.

@@ -13,6 +13,7 @@ encoder, and lets concurrent requests share one batched decode (see `scheduler.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import math
@@ -22,27 +23,23 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from mcp_docvl.config import Settings
-from mcp_docvl.engines import decode_attention, quantization
 from mcp_docvl.engines.base import PageTranscript
-from mcp_docvl.engines.fused_projections import fuse_projections
-from mcp_docvl.engines.greedy_decoder import GreedyDecoder, unsupported_reason
-from mcp_docvl.engines.rms_norm import fuse_rms_norms
-from mcp_docvl.engines.scheduler import BatchScheduler, Request
-from mcp_docvl.engines.vision_cache import EncodedImage, VisionCache, cache_key, image_digest
+from mcp_docvl.engines.local import decode_attention, hub, quantization, remote_code, tiling
+from mcp_docvl.engines.local.fused_projections import fuse_projections
+from mcp_docvl.engines.local.greedy_decoder import GreedyDecoder, unsupported_reason
+from mcp_docvl.engines.local.rms_norm import fuse_rms_norms
+from mcp_docvl.engines.local.scheduler import BatchScheduler, Request
+from mcp_docvl.engines.prompts import TRANSCRIBE_PROMPT
+from mcp_docvl.engines.vision_cache import EncodedImage, VisionCache, cache_key, image_digest, tile_budget
 from mcp_docvl.errors import EngineError, InvalidArgument, LimitExceeded
 
 log = logging.getLogger(__name__)
 
-TRANSCRIBE_PROMPT = (
-    "Transcribe this document page into Markdown, in reading order. Keep headings, paragraphs and lists; write "
-    "tables as Markdown tables; transcribe text exactly, without commentary. Output only the transcription."
-)
 # Tile budgets tried, largest first, when a multi-page prompt must shrink to fit the context.
 _TILE_STEPS = (12, 9, 6, 4, 2, 1)
 # Side of one tile for models whose processor has no tiling of its own: the page is scaled to tiles x tile^2 pixels.
@@ -128,7 +125,7 @@ class _HFAdapter:
         return self.model
 
     def tile_settings(self, tiles: int) -> str:
-        return f"hf:{tiles}:{_TILE_PX}"
+        return tile_budget(tiles)
 
     def process(self, image: Image.Image, tiles: int) -> tuple[list[int], dict[str, Any], int]:
         """Token ids of the image's block in the prompt and the processor outputs for the encoder (cheap, CPU)."""
@@ -174,35 +171,41 @@ class _HFAdapter:
 
 
 class _InternVLAdapter(_HFAdapter):
-    """Llama Nemotron Nano VL (remote code): `extract_feature` is encoder + pixel shuffle + projector.
-
-    Written from the model card and its modeling code; not exercised here (no weights can be downloaded).
-    """
+    """Llama Nemotron Nano VL and other InternVL-style remote-code models: `extract_feature` is vision tower + pixel
+    shuffle + projector; pages are tiled here (`tiling.py`), per call, from the processor's settings."""
 
     def __init__(self, model, tokenizer, image_processor) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.placeholder = "<image>"
+        tag_type = getattr(model.config, "image_tag_type", None)
+        if tag_type not in _UNTAGGED_IMAGE_TYPES:
+            raise EngineError(
+                f"The model's image_tag_type is {tag_type!r}: it expects tags around each tile, which the "
+                "transformers engine does not write (it writes <img> + image tokens + </img>).",
+                "Serve this model with vLLM and use --engine openai, or use a checkpoint whose config says "
+                "image_tag_type \"internvl\".")
         context_id = getattr(model, "img_context_token_id", None)
         self.image_token_id = context_id if context_id is not None else tokenizer.convert_tokens_to_ids("<image>")
         model.img_context_token_id = self.image_token_id
         self.tokens_per_tile = getattr(model, "num_image_token", 256)
         self._own_tiling = None
+        self.spec = tiling.TileSpec.from_processor(image_processor, model.config)
+        self._hook = tiling.old_process_hook(image_processor)
+        self._vision_dtype = next(model.vision_model.parameters()).dtype if hasattr(model, "vision_model") else None
 
     @property
     def lm(self):
         return self.model.language_model
 
-    def tile_settings(self, tiles: int) -> str:
-        return f"internvl:{tiles}"
-
     def process(self, image: Image.Image, tiles: int) -> tuple[list[int], dict[str, Any], int]:
-        for name in ("max_num_tiles", "max_num", "max_dynamic_patch"):
-            if hasattr(self.image_processor, name):
-                setattr(self.image_processor, name, tiles)
-        out = self.image_processor(images=[image.convert("RGB")], return_tensors="pt")
-        pixel_values = out["pixel_values"]
+        import torch
+
+        page = image.convert("RGB")
+        if self._hook is not None:
+            page = self._hook(page)
+        pixel_values = torch.from_numpy(tiling.pixel_values(tiling.split(page, self.spec, tiles), self.spec))
         used = int(pixel_values.shape[0])
         text = "<img>" + self.tokenizer.convert_ids_to_tokens(self.image_token_id) * (used * self.tokens_per_tile)
         ids = self.tokenizer(text + "</img>", add_special_tokens=False)["input_ids"]
@@ -212,13 +215,35 @@ class _InternVLAdapter(_HFAdapter):
         import torch
 
         with torch.inference_mode():
-            feats = self.model.extract_feature(processed["pixel_values"].to(device, dtype))
+            feats = self.model.extract_feature(processed["pixel_values"].to(device, self._vision_dtype or dtype))
         return feats.reshape(-1, feats.shape[-1]), {}
 
     def chat_text(self, prompt: str, n_images: int) -> str:
         content = "".join("<image>\n" for _ in range(n_images)) + prompt
         return self.tokenizer.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
                                                   add_generation_prompt=True)
+
+
+# `image_tag_type` values whose prompts are <img> + image tokens + </img>, with no tags per tile.
+_UNTAGGED_IMAGE_TYPES = (None, "", "internvl")
+# End-of-turn tokens of common chat templates: whichever the model's template writes ends a reply, whatever the
+# language model's config names as its EOS (Nemotron's says <|end_of_text|>; its chat() stops at <|eot_id|>).
+_END_OF_TURN = ("<|eot_id|>", "<|im_end|>", "<end_of_utterance>", "<|end|>", "<end_of_turn>", "<|endoftext|>")
+
+
+def stop_token_ids(lm, tokenizer) -> list[int]:
+    """The config's EOS ids and the chat template's end-of-turn token."""
+    eos = lm.generation_config.eos_token_id
+    ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    template = getattr(tokenizer, "chat_template", None) or ""
+    if isinstance(template, dict):
+        template = " ".join(template.values())
+    for token in _END_OF_TURN:
+        if token in template:
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token_id not in ids:
+                ids.append(token_id)
+    return ids
 
 
 def _stop_when_all_cancelled(requests: Sequence[Request]):
@@ -234,24 +259,34 @@ def _stop_when_all_cancelled(requests: Sequence[Request]):
     return StopWhenAllCancelled()
 
 
-_GQA_ATTENTION = "docvl_sdpa"
+# Attention functions are registered in transformers under a name of this prefix + the engine's id, and only the
+# engine's own language model is switched to it: no other model in the process sees a change, and `close()` removes
+# the name again (transformers has no unregister: the registries' mapping is popped).
+_GQA_ATTENTION_PREFIX = "docvl_gqa_"
 
-
-# Python's GIL switch interval while the engine serves a GPU (the default is 5 ms).
+# Python's GIL switch interval while the engine's GPU loop runs a batch (the default is 5 ms).
 SWITCH_INTERVAL = 0.0005
 
 
-def _shorten_switch_interval() -> None:
-    """Let the thread that launches the batch's kernels take the GIL sooner.
+@contextlib.contextmanager
+def _switch_interval(seconds: float):
+    """Let the thread that launches the batch's kernels take the GIL sooner, for as long as the batch runs.
 
     A prefill is ~1,000 kernel launches from Python; while callers' threads tile the next pages (CPU, holding the
     GIL in bursts), each launch could wait up to the 5 ms switch interval and the GPU idled. At 0.5 ms an H100
     prefilled a 13-tile page in 108 ms of wall time instead of 136, and the steady state rose from 4.51 to 4.69
-    pages/s (`tools/bench_gpu.py`). The interval is process-wide; it is only ever lowered, never raised.
+    pages/s (`tools/bench_gpu.py`). The interval is process-wide in Python, so it is set only while the engine's
+    GPU loop runs a batch and the previous value is restored after it (nothing else in the process changes it).
     """
-    if sys.getswitchinterval() > SWITCH_INTERVAL:
-        log.info("Python thread switch interval lowered to %g ms for the GPU engine", SWITCH_INTERVAL * 1000)
-        sys.setswitchinterval(SWITCH_INTERVAL)
+    previous = sys.getswitchinterval()
+    if previous <= seconds:
+        yield
+        return
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def _used_here(tensors: Sequence[Any]) -> None:
@@ -302,24 +337,36 @@ def _decode_gqa_sdpa(module, query, key, value, attention_mask, dropout: float =
     return out.reshape(batch, heads, 1, value.shape[-1]).transpose(1, 2).contiguous(), None
 
 
-def _use_decode_gqa_attention(lm) -> bool:
-    """Switch `lm` to `_decode_gqa_sdpa` where this transformers version allows it; False where it does not."""
+def _use_decode_gqa_attention(lm, name: str) -> bool:
+    """Switch `lm` (only it) to `_decode_gqa_sdpa` registered as `name`; False where this transformers version or
+    this model does not allow it."""
     try:
         from transformers import AttentionInterface
         from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-        AttentionInterface.register(_GQA_ATTENTION, _decode_gqa_sdpa)
-        AttentionMaskInterface.register(_GQA_ATTENTION, sdpa_mask)
-        current = lm.config.get_text_config()._attn_implementation
-        if current == _GQA_ATTENTION:  # switched already (another engine over the same model)
-            return True
-        if current != "sdpa":
+        if lm.config.get_text_config()._attn_implementation != "sdpa":
             return False
-        lm.set_attn_implementation(_GQA_ATTENTION)
+        AttentionInterface.register(name, _decode_gqa_sdpa)
+        AttentionMaskInterface.register(name, sdpa_mask)
+        lm.set_attn_implementation(name)
         return True
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
         log.info("Keeping transformers' sdpa attention (%s)", exc)
         return False
+
+
+def _release_attention(lm, name: str) -> None:
+    """`lm` back on transformers' sdpa, and `name` gone from transformers' attention registries."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface
+
+    try:
+        if lm.config.get_text_config()._attn_implementation == name:
+            lm.set_attn_implementation("sdpa")
+    except (AttributeError, ValueError, TypeError) as exc:
+        log.info("Could not switch the model back to sdpa attention (%s)", exc)
+    for registry in (AttentionInterface, AttentionMaskInterface):
+        registry._global_mapping.pop(name, None)
 
 
 class TransformersEngine:
@@ -335,8 +382,11 @@ class TransformersEngine:
         self._adapter: _HFAdapter | None = None
         self._load_lock = threading.Lock()
         self._attention_ready: bool | None = None
+        self._attention_name = f"{_GQA_ATTENTION_PREFIX}{id(self):x}"
         # The engine's own greedy decoding loop (static KV cache, CUDA graphs), when `compile` is on.
         self._greedy: GreedyDecoder | None = None
+        # Token ids that end a reply (None: the config's EOS and the chat template's end of turn, found at load).
+        self.stop_ids: list[int] | None = None
         if model is not None:
             self._adapter = _HFAdapter(model, processor)
             self.device = str(model.device)
@@ -368,15 +418,16 @@ class TransformersEngine:
         if self._attention_ready is None:
             with self._load_lock:
                 if self._attention_ready is None:
+                    if self.stop_ids is None:
+                        self.stop_ids = stop_token_ids(self._adapter.lm, self._adapter.tokenizer)
                     # Only the static-cache paths need it; eager decoding already packs the heads.
-                    self._attention_ready = self.compile and _use_decode_gqa_attention(self._adapter.lm)
+                    self._attention_ready = self.compile and _use_decode_gqa_attention(self._adapter.lm,
+                                                                                       self._attention_name)
                     self._greedy = self._greedy_decoder(self._adapter.lm) if self.compile else None
                     if self._greedy is not None:  # not under torch.compile: its modules may be swapped
                         fuse_projections(self._adapter.model)
-                        if self.device.startswith("cuda"):
-                            if decode_attention.available():
-                                fuse_rms_norms(self._adapter.lm.get_decoder())
-                            _shorten_switch_interval()
+                        if self.device.startswith("cuda") and decode_attention.available():
+                            fuse_rms_norms(self._adapter.lm.get_decoder())
                     if quantization.check(self.settings.vlm_quantization) == "fp8":
                         quantization.quantize_fp8(self._adapter.lm.get_decoder(), self.device)
                     self._check_kv_cache_dtype()
@@ -388,14 +439,12 @@ class TransformersEngine:
         if reason is not None:
             log.info("Decoding with transformers' generate: %s", reason)
             return None
-        eos = lm.generation_config.eos_token_id
-        eos_ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
         kv_dtype = None
         if self.settings.vlm_kv_cache_dtype == "fp8" and self._attention_ready and self.device.startswith("cuda"):
             import torch
 
             kv_dtype = torch.float8_e4m3fn
-        return GreedyDecoder(lm, eos_ids, use_graphs=self.device.startswith("cuda"), kv_dtype=kv_dtype)
+        return GreedyDecoder(lm, self.stop_ids, use_graphs=self.device.startswith("cuda"), kv_dtype=kv_dtype)
 
     def _check_kv_cache_dtype(self) -> None:
         """An FP8 KV cache asked for and not possible is an error at startup, not a silent bf16 cache."""
@@ -415,6 +464,7 @@ class TransformersEngine:
         except ImportError as exc:
             raise EngineError("The transformers engine needs torch and transformers.",
                               "pip install 'mcp-docvl[vlm]'") from exc
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
         source = self.model_id
         self.device = _resolve_device(self.settings.vlm_device)
         self.dtype = _resolve_dtype(self.settings.vlm_dtype, self.device)
@@ -423,31 +473,25 @@ class TransformersEngine:
         extra = quantization.load_kwargs(quantization.check(self.settings.vlm_quantization), self.dtype)
         if extra:
             extra["device_map"] = self.device
+        hub.check_offline(source)
         try:
             config = transformers.AutoConfig.from_pretrained(source, trust_remote_code=remote)
             remote_auto = (getattr(config, "auto_map", None) or {}).get("AutoModel")
-            if remote_auto and "ImageTextToText" not in str(config.architectures):
-                model = transformers.AutoModel.from_pretrained(source, dtype=self.dtype, trust_remote_code=remote,
-                                                               **extra)
+            if remote_auto and remote and "ImageTextToText" not in str(config.architectures):
+                model_class = remote_code.finishing_init(get_class_from_dynamic_module(remote_auto, source))
+                model = model_class.from_pretrained(source, config=config, dtype=self.dtype, **extra)
                 adapter = _InternVLAdapter(
                     model.eval() if extra else model.to(self.device).eval(),
                     transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=remote),
-                    transformers.AutoImageProcessor.from_pretrained(source, trust_remote_code=remote),
+                    remote_code.remote_image_processor(source),
                 )
             else:
                 model = transformers.AutoModelForImageTextToText.from_pretrained(
                     source, dtype=self.dtype, trust_remote_code=remote, **extra)
                 processor = transformers.AutoProcessor.from_pretrained(source, trust_remote_code=remote)
                 adapter = _HFAdapter(model.eval() if extra else model.to(self.device).eval(), processor)
-        except (OSError, ValueError, KeyError) as exc:
-            local = Path(source).expanduser().exists()
-            raise EngineError(
-                f"Could not load the vision-language model {source!r} ({type(exc).__name__}: {exc}).",
-                "Point DOCVL_VLM_MODEL at a directory holding the model's files (config, weights, processor)."
-                if local else
-                f"Download it once with `hf download {source}` (or set DOCVL_VLM_MODEL to a local directory); "
-                "the server never downloads weights by itself when HF_HUB_OFFLINE=1.",
-            ) from exc
+        except (OSError, ValueError, KeyError, ImportError, AttributeError, TypeError, NotImplementedError) as exc:
+            raise remote_code.load_error(source, exc) from exc
         log.info("Loaded %s on %s (%s)", source, self.device, self.dtype)
         return adapter
 
@@ -464,6 +508,9 @@ class TransformersEngine:
     def close(self) -> None:
         self._scheduler.close()
         self._ahead_pool.shutdown(wait=True, cancel_futures=True)
+        if self._attention_ready:
+            _release_attention(self._adapter.lm, self._attention_name)
+            self._attention_ready = None
 
     @property
     def compile(self) -> bool:
@@ -694,7 +741,10 @@ class TransformersEngine:
 
         adapter = self._adapter
         if self._greedy is not None:
-            return self._decode_greedy(batch, requests)
+            if not self.device.startswith("cuda"):
+                return self._decode_greedy(batch, requests)
+            with _switch_interval(SWITCH_INTERVAL):
+                return self._decode_greedy(batch, requests)
         lm = adapter.lm
         tokenizer = adapter.tokenizer
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -729,7 +779,7 @@ class TransformersEngine:
                 kwargs.update(self._static_cache(lm, len(batch), length + max_new))
             started = time.perf_counter()
             output = lm.generate(input_ids=input_ids, inputs_embeds=embeds, attention_mask=attention_mask,
-                                 max_new_tokens=max_new, do_sample=False,
+                                 max_new_tokens=max_new, do_sample=False, eos_token_id=self.stop_ids or None,
                                  stopping_criteria=[_stop_when_all_cancelled(requests)], **kwargs)
         new_tokens = output[:, length:].cpu()
         self.timings["generate_s"] += time.perf_counter() - started

@@ -17,7 +17,7 @@ import functools
 import logging
 from typing import Any
 
-from mcp_docvl.engines import decode_attention
+from mcp_docvl.engines.local import decode_attention
 from mcp_docvl.errors import EngineError, InvalidArgument
 
 log = logging.getLogger(__name__)

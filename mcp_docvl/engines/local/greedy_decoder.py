@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_docvl.engines.decode_attention import to_fp8
+from mcp_docvl.engines.local.decode_attention import to_fp8
 
 log = logging.getLogger(__name__)
 
