@@ -188,10 +188,15 @@ async def test_unfinished_oversized_headers_are_refused_at_once(server):
     """A head that grows past the 16 KiB buffer without ending is refused, not held until the header timeout."""
     base, port = server
     with _sockets(port, 1, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n") as (sock,):
-        for _ in range(10):
-            sock.sendall(b"X-Big: " + b"a" * 4000 + b"\r\n")
+        try:
+            for _ in range(10):
+                sock.sendall(b"X-Big: " + b"a" * 4000 + b"\r\n")
+        except OSError:  # the server refused and closed while the rest was still being sent
+            pass
         reply = _closed_by_server(sock, within=HEADER_TIMEOUT / 2)
-    assert reply is not None and reply.split(b" ", 2)[1] in (b"400", b"431"), reply
+    assert reply is not None, "the connection was held open"
+    # The 400/431 may be lost to a reset when the server closes with our bytes unread; the close itself is the point.
+    assert reply == b"" or reply.split(b" ", 2)[1] in (b"400", b"431"), reply
     await _call_ok(base)
 
 
