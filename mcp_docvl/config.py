@@ -13,6 +13,8 @@ from pathlib import Path
 from mcp_docvl.errors import InvalidArgument
 
 MiB = 1024 * 1024
+# What `ocr_runtime` accepts.
+OCR_RUNTIMES = ("auto", "openvino", "onnxruntime")
 
 
 def _env_list(name: str) -> list[str]:
@@ -76,6 +78,11 @@ class Settings:
     max_page_pixels: int = 40_000_000
     # Which engine recognises pages without a usable text layer.
     engine: str = "ocr"
+    # What runs the OCR models: "auto" (OpenVINO when installed, else onnxruntime), "openvino", "onnxruntime".
+    # Recognition is ~85% of a full page's OCR time, all of it convolutions; OpenVINO runs the same ONNX models in
+    # bfloat16 on CPUs that have it in hardware (AMX / AVX-512 BF16), several times faster than onnxruntime's
+    # float32 at the same CER (tools/bench_ocr_pages.py, tools/eval_ocr.py); elsewhere float32, as fast.
+    ocr_runtime: str = "auto"
     # Persistent content-addressed cache of pages, OCR results and images; None: $DOCVL_CACHE_DIR, else the
     # user cache dir (platformdirs).
     cache_dir: Path | None = None
@@ -142,6 +149,7 @@ class Settings:
             max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
             engine=os.environ.get("DOCVL_ENGINE", cls.engine),
+            ocr_runtime=os.environ.get("DOCVL_OCR_RUNTIME", cls.ocr_runtime),
             vlm_model=os.environ.get("DOCVL_VLM_MODEL", cls.vlm_model),
             vlm_trust_remote_code=_env_bool("DOCVL_VLM_TRUST_REMOTE_CODE", cls.vlm_trust_remote_code),
             vlm_device=os.environ.get("DOCVL_VLM_DEVICE", cls.vlm_device),
