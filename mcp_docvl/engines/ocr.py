@@ -23,7 +23,8 @@ class OcrEngine:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._ocr = None
-        self._runtime = resolve_runtime((settings or Settings.from_env()).ocr_runtime)
+        self._requested = (settings or Settings.from_env()).ocr_runtime
+        self._runtime = resolve_runtime(self._requested)
         # One recognition at a time: the runtime already uses every core for one image.
         self._lock = threading.Lock()
 
@@ -42,7 +43,13 @@ class OcrEngine:
             # upside-down ones (CER 0.162 -> 0.152 on SROIE), and it costs a model run per line.
             params: dict[str, Any] = {"Global.log_level": "error", "Global.use_cls": False}
             if self._runtime == "openvino":
-                params |= _openvino_params()
+                try:
+                    params |= _openvino_params()
+                except EngineError as exc:
+                    if self._requested.strip().lower() != "auto":
+                        raise
+                    logging.getLogger(__name__).warning("%s OCR runs on onnxruntime instead (slower).", exc.problem)
+                    self._runtime = "onnxruntime"
             self._ocr = RapidOCR(params=params)
             # RapidOCR logs every model path at INFO on its own logger; keep our output clean.
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)
@@ -99,19 +106,23 @@ def _openvino_params() -> dict[str, Any]:
     converted or downloaded. OpenVINO's CPU plugin computes in bfloat16 where the CPU has it in hardware (AMX,
     AVX-512 BF16) and in float32 elsewhere.
     """
-    import rapidocr
-    from rapidocr import EngineType
-    from rapidocr.inference_engine.base import FileInfo, InferSession
-    from rapidocr.utils.parse_parameters import ParseParams
+    try:
+        import rapidocr
+        from rapidocr import EngineType
+        from rapidocr.inference_engine.base import FileInfo, InferSession
+        from rapidocr.utils.parse_parameters import ParseParams
 
-    defaults = ParseParams.load(Path(rapidocr.__file__).parent / "config.yaml")
-    models = Path(rapidocr.__file__).parent / "models"
+        defaults = ParseParams.load(Path(rapidocr.__file__).parent / "config.yaml")
+        models = Path(rapidocr.__file__).parent / "models"
+        tasks = {task: InferSession.get_model_url(FileInfo(
+            engine_type=EngineType.ONNXRUNTIME, ocr_version=defaults[task].ocr_version,
+            task_type=defaults[task].task_type, lang_type=defaults[task].lang_type,
+            model_type=defaults[task].model_type)) for task in ("Det", "Rec")}
+    except (ImportError, AttributeError, KeyError, ValueError) as exc:
+        raise EngineError(f"This rapidocr version cannot run its models on OpenVINO ({exc}).",
+                          "pip install -U rapidocr, or set DOCVL_OCR_RUNTIME=onnxruntime.") from exc
     params: dict[str, Any] = {}
-    for task in ("Det", "Rec"):
-        section = defaults[task]
-        info = InferSession.get_model_url(FileInfo(engine_type=EngineType.ONNXRUNTIME, ocr_version=section.ocr_version,
-                                                   task_type=section.task_type, lang_type=section.lang_type,
-                                                   model_type=section.model_type))
+    for task, info in tasks.items():
         path = models / Path(info["model_dir"]).name
         if not path.is_file():
             raise EngineError(f"RapidOCR's {task} model {path} is missing.",
