@@ -79,9 +79,9 @@ class Settings:
     # Which engine recognises pages without a usable text layer.
     engine: str = "ocr"
     # What runs the OCR models: "auto" (OpenVINO when installed, else onnxruntime), "openvino", "onnxruntime".
-    # Recognition is ~85% of a full page's OCR time, all of it convolutions; OpenVINO runs the same ONNX models in
-    # bfloat16 on CPUs that have it in hardware (AMX / AVX-512 BF16), several times faster than onnxruntime's
-    # float32 at the same CER (tools/bench_ocr_pages.py, tools/eval_ocr.py); elsewhere float32, as fast.
+    # Recognition is ~85% of a full page's OCR time, mostly convolutions; OpenVINO runs the same ONNX models in
+    # bfloat16 on CPUs that have it in hardware (AMX / AVX-512 BF16): 3.8x less CPU a full page than onnxruntime's
+    # float32 on a Xeon with AMX, CER unchanged (tools/bench_ocr_pages.py, tools/eval_ocr.py); elsewhere float32.
     ocr_runtime: str = "auto"
     # Persistent content-addressed cache of pages, OCR results and images; None: $DOCVL_CACHE_DIR, else the
     # user cache dir (platformdirs).
