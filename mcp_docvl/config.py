@@ -17,6 +17,8 @@ from mcp_docvl.errors import InvalidArgument
 T = TypeVar("T")
 
 MiB = 1024 * 1024
+# What `ocr_runtime` accepts.
+OCR_RUNTIMES = ("auto", "openvino", "onnxruntime")
 
 
 def _env_list(name: str) -> list[str]:
@@ -79,6 +81,11 @@ class Settings:
     max_page_pixels: int = 40_000_000
     # Which engine recognises pages without a usable text layer.
     engine: str = "ocr"
+    # What runs the OCR models: "auto" (OpenVINO when installed, else onnxruntime), "openvino", "onnxruntime".
+    # Recognition is ~85% of a full page's OCR time, mostly convolutions; OpenVINO runs the same ONNX models in
+    # bfloat16 on CPUs that have it in hardware (AMX / AVX-512 BF16): 3.8x less CPU a full page than onnxruntime's
+    # float32 on a Xeon with AMX, CER unchanged (tools/bench_ocr_pages.py, tools/eval_ocr.py); elsewhere float32.
+    ocr_runtime: str = "auto"
     # Persistent content-addressed cache of pages, OCR results and images; None: $DOCVL_CACHE_DIR, else the
     # user cache dir (platformdirs).
     cache_dir: Path | None = None
@@ -154,6 +161,7 @@ class Settings:
             max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
             engine=os.environ.get("DOCVL_ENGINE", cls.engine),
+            ocr_runtime=os.environ.get("DOCVL_OCR_RUNTIME", cls.ocr_runtime),
             vlm_model=os.environ.get("DOCVL_VLM_MODEL", cls.vlm_model),
             vlm_trust_remote_code=_env_bool("DOCVL_VLM_TRUST_REMOTE_CODE", cls.vlm_trust_remote_code),
             vlm_device=os.environ.get("DOCVL_VLM_DEVICE", cls.vlm_device),

@@ -38,9 +38,10 @@ def normalise(text: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="Only the first N receipts.")
+    parser.add_argument("--eval", type=Path, default=EVAL, help="The evaluation data folder (../shared/eval).")
     parser.add_argument("--show", type=int, default=0, help="Print the N worst receipts side by side.")
     args = parser.parse_args()
-    sroie = EVAL / "sroie"
+    sroie = args.eval / "sroie"
     if not sroie.is_dir():
         print(f"skipped: evaluation data {sroie} is absent (it lives in ../shared/eval beside the checkout)")
         return 0
@@ -52,7 +53,7 @@ def main() -> int:
     from mcp_docvl.features.read import read_document
 
     # No disk cache: every pass must do the work it measures.
-    settings = Settings.from_env(roots=[EVAL], cache_max_bytes=0)
+    settings = Settings.from_env(roots=[args.eval], cache_max_bytes=0)
     engine = OcrEngine()
     engine.warm()
     images = sorted((sroie / "img").glob("*.jpg"))[: args.limit]

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import threading
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from mcp_docvl.config import OCR_RUNTIMES, Settings
 from mcp_docvl.documents.model import Word
 from mcp_docvl.engines.base import PageTranscript
-from mcp_docvl.errors import EngineError
+from mcp_docvl.errors import EngineError, InvalidArgument
 
 
 class OcrEngine:
     name = "ocr"
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         self._ocr = None
-        # One recognition at a time: onnxruntime already uses every core for one image.
+        self._requested = (settings or Settings.from_env()).ocr_runtime
+        self._runtime = resolve_runtime(self._requested)
+        # One recognition at a time: the runtime already uses every core for one image.
         self._lock = threading.Lock()
+
+    @property
+    def runtime(self) -> str:
+        """The inference runtime that runs the models: "openvino" or "onnxruntime"."""
+        return self._runtime
 
     def _engine(self):
         if self._ocr is None:
@@ -30,7 +41,16 @@ class OcrEngine:
                 raise EngineError("RapidOCR is not installed.", "pip install rapidocr onnxruntime") from exc
             # No angle classifier: it flips upright lines of receipts and forms more often than it rescues
             # upside-down ones (CER 0.162 -> 0.152 on SROIE), and it costs a model run per line.
-            self._ocr = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})
+            params: dict[str, Any] = {"Global.log_level": "error", "Global.use_cls": False}
+            if self._runtime == "openvino":
+                try:
+                    params |= _openvino_params()
+                except EngineError as exc:
+                    if self._requested.strip().lower() != "auto":
+                        raise
+                    logging.getLogger(__name__).warning("%s OCR runs on onnxruntime instead (slower).", exc.problem)
+                    self._runtime = "onnxruntime"
+            self._ocr = RapidOCR(params=params)
             # RapidOCR logs every model path at INFO on its own logger; keep our output clean.
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         return self._ocr
@@ -66,6 +86,54 @@ class OcrEngine:
         weights = [len(t) for t in result.txts]
         confidence = float(np.average(scores, weights=weights)) if sum(weights) else 0.0
         return PageTranscript(words=[w for line in lines for w in line] + colons, confidence=confidence)
+
+
+def resolve_runtime(name: str) -> str:
+    """The runtime `name` ("auto", "openvino", "onnxruntime") stands for on this machine."""
+    wanted = name.strip().lower()
+    if wanted not in OCR_RUNTIMES:
+        raise InvalidArgument(f"Unknown OCR runtime {name!r}.",
+                              f"Set DOCVL_OCR_RUNTIME to one of: {', '.join(OCR_RUNTIMES)}.")
+    installed = importlib.util.find_spec("openvino") is not None
+    if wanted == "openvino" and not installed:
+        raise EngineError("The OCR runtime 'openvino' is not installed.",
+                          "pip install openvino, or set DOCVL_OCR_RUNTIME=onnxruntime.")
+    if wanted == "auto":
+        return "openvino" if installed else "onnxruntime"
+    return wanted
+
+
+def _openvino_params() -> dict[str, Any]:
+    """RapidOCR settings that run its own ONNX models (shipped in its wheel) on OpenVINO instead of onnxruntime.
+
+    The files are the ones the onnxruntime engine would load: OpenVINO reads ONNX directly, so nothing is
+    converted or downloaded. OpenVINO's CPU plugin computes in bfloat16 where the CPU has it in hardware (AMX,
+    AVX-512 BF16) and in float32 elsewhere.
+    """
+    try:
+        import rapidocr
+        from rapidocr import EngineType
+        from rapidocr.inference_engine.base import FileInfo, InferSession
+        from rapidocr.utils.parse_parameters import ParseParams
+
+        defaults = ParseParams.load(Path(rapidocr.__file__).parent / "config.yaml")
+        models = Path(rapidocr.__file__).parent / "models"
+        tasks = {task: InferSession.get_model_url(FileInfo(
+            engine_type=EngineType.ONNXRUNTIME, ocr_version=defaults[task].ocr_version,
+            task_type=defaults[task].task_type, lang_type=defaults[task].lang_type,
+            model_type=defaults[task].model_type)) for task in ("Det", "Rec")}
+    except (ImportError, AttributeError, KeyError, ValueError) as exc:
+        raise EngineError(f"This rapidocr version cannot run its models on OpenVINO ({exc}).",
+                          "pip install -U rapidocr, or set DOCVL_OCR_RUNTIME=onnxruntime.") from exc
+    params: dict[str, Any] = {}
+    for task, info in tasks.items():
+        path = models / Path(info["model_dir"]).name
+        if not path.is_file():
+            raise EngineError(f"RapidOCR's {task} model {path} is missing.",
+                              "Reinstall rapidocr, or set DOCVL_OCR_RUNTIME=onnxruntime.")
+        params[f"{task}.engine_type"] = EngineType.OPENVINO
+        params[f"{task}.model_path"] = str(path)
+    return params
 
 
 _BOX_HEIGHT_KEPT = 0.65

@@ -14,7 +14,7 @@ def create_engine(settings: Settings) -> Engine:
     if name == "ocr":
         from mcp_docvl.engines.ocr import OcrEngine
 
-        return OcrEngine()
+        return OcrEngine(settings)
     if name == "transformers":
         # Imported here: torch and transformers are the optional `[vlm]` extra.
         from mcp_docvl.engines.local.transformers_engine import TransformersEngine
