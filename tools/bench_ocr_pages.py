@@ -117,12 +117,16 @@ def worker() -> int:
     """Read image paths (one JSON object a line) from stdin, answer with seconds and text: the checkout's code."""
     import mcp_docvl
     from mcp_docvl.config import Settings
-    from mcp_docvl.engines.ocr import OcrEngine
-    from mcp_docvl.reader import read_document
+    from mcp_docvl.engines import create_engine
+
+    try:  # the package API; checkouts from before the restructure (issue 13) kept it in mcp_docvl.reader
+        from mcp_docvl import read_document
+    except ImportError:
+        from mcp_docvl.reader import read_document
 
     folder = Path(sys.stdin.readline().strip())
     settings = Settings.from_env(roots=[folder], cache_max_bytes=0)
-    engine = OcrEngine()
+    engine = create_engine(settings)  # the checkout's own choice of OCR runtime
     engine.warm()
     print(json.dumps({"module": mcp_docvl.__file__}), flush=True)
     for line in sys.stdin:
