@@ -271,3 +271,41 @@ def test_a_page_the_worker_is_encoding_is_not_started_again_early(model_dir):
     assert item.ahead.result(10) is entry
     assert engine.encoder_calls == 1
     assert not engine._ahead
+
+
+def test_what_the_engine_keeps_after_many_pages_stays_within_its_bounds(model_dir):
+    # What the engine holds once a stream of new pages has gone through it in batches: the vision cache within its
+    # byte bound (entries of the model's dtype, no pixels), no page still waiting on the early encoder, and one
+    # decoder state of one batch's rows x the longest prompt + answer (rounded up to a slot bucket), not one per
+    # batch. A regression (an fp32 copy of the features, pixels kept beside them, a state per batch) breaks a bound.
+    from mcp_docvl.engines.local.greedy_decoder import SLOT_BUCKET
+
+    engine = make_engine(model_dir, vlm_max_batch=4, vlm_compile=True, vlm_cache_mb=1)
+    engine._load()
+    engine._scheduler.batch_window = 0.2
+    pages = [page_image(f"Page {i} of a long run", size=(180, 240)) for i in range(12)]
+    with cf.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda img: engine.generate(TRANSCRIBE_PROMPT, [img], max_new_tokens=4), pages))
+    assert len(answers) == 12 and engine.encoder_calls == 12
+    entries = list(engine.cache._entries.values())
+    assert entries and engine.cache._bytes <= engine.cache.max_bytes
+    dtype = engine._adapter.lm.dtype
+    for entry in entries:
+        assert entry.features.dtype == dtype
+        # The entry holds the embeddings of its image tokens and nothing more (no view of a larger buffer).
+        tokens = sum(1 for t in entry.token_ids if t == engine._adapter.image_token_id)
+        assert entry.features.untyped_storage().nbytes() == tokens * entry.features.shape[-1] * dtype.itemsize
+        assert not any(k.startswith("pixel_") for k in entry.extras)
+    assert engine.cache._bytes == sum(e.nbytes() for e in entries)
+    assert not engine._ahead
+    state = engine._greedy._state
+    longest = max(len(engine._plan(TRANSCRIBE_PROMPT, [img], 4).ids) for img in pages)
+    assert state.rows <= 4
+    assert state.slots == -(-(longest + 4) // SLOT_BUCKET) * SLOT_BUCKET
+    config = engine._adapter.lm.config.get_text_config()
+    kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    per_layer = state.rows * kv_heads * state.slots * head_dim * engine._greedy.kv_dtype.itemsize
+    kv = sum(t.untyped_storage().nbytes() for t in state.cache.keys + state.cache.values)
+    assert kv == 2 * config.num_hidden_layers * per_layer
+    engine.close()

@@ -54,10 +54,13 @@ def dims_of(lm, longest_edge: int) -> Dims:
                 max_positions=config.max_position_embeddings, longest_edge=longest_edge)
 
 
-def rewrap(old: TransformersEngine, settings: Settings) -> TransformersEngine:
-    """A new engine (new settings: KV cache dtype...) over the model `old` loaded, without loading it again."""
-    engine = TransformersEngine(settings, model_id=old.model_id)
-    engine._adapter, engine.device, engine.dtype = old._adapter, old.device, old.dtype
+def rewrap(old: tuple, settings: Settings) -> TransformersEngine:
+    """A new engine (new settings: KV cache dtype...) over the model loaded before, without loading it again.
+
+    `old` is (model id, adapter, device, dtype), not the first engine itself: holding that engine would keep its
+    decoder state (KV cache, CUDA graph) and its vision cache on the GPU for the whole sweep."""
+    engine = TransformersEngine(settings, model_id=old[0])
+    engine._adapter, engine.device, engine.dtype = old[1], old[2], old[3]
     engine.stop_ids = []  # random weights: every request decodes exactly its token budget
     return engine
 
@@ -190,7 +193,8 @@ def main(argv: list[str] | None = None) -> None:
                                  "none:fp8@128,fp8:fp8@128")
     done_weights = {"none"}
     probed = set()
-    adapter, previous = engine._adapter, engine
+    adapter = engine._adapter
+    loaded = (engine.model_id, adapter, engine.device, engine.dtype)
     for variant in variants.split(","):
         spec, _, batches = variant.partition("@")
         weights, kv, *rest = spec.split(":")
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         settings.vlm_kv_cache_dtype = kv
         if engine is not None:
             engine.close()
-        engine = rewrap(previous, settings)
+        engine = rewrap(loaded, settings)
         engine._load()
         if switch is not None:
             transformers_engine.SWITCH_INTERVAL = switch
@@ -224,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
             probe_decode(engine, shape, args, label)
             probed.add(weights)
         for batch in sizes:
+            print(f"  before batch {batch}: {gpu_memory(args.device)}", flush=True)
             try:
                 if args.warm:
                     rate = warm_pages(engine, shape, batch, args.tokens, args.device)
@@ -233,7 +238,10 @@ def main(argv: list[str] | None = None) -> None:
                     summary = (f"{rate:.2f} pages/s steady state, {whole:.2f} over "
                                f"the whole run ({args.batches} batches of new pages, encoder included)")
             except Exception as exc:  # out of memory at a large batch: report and keep the best so far
-                print(f"{label}, batch {batch}: failed ({type(exc).__name__}: {str(exc)[:200]})", flush=True)
+                # The whole message: CUDA's out-of-memory text says how much this process holds after the first
+                # 200 characters, and whether another process holds the rest is what tells a leak from a busy GPU.
+                print(f"{label}, batch {batch}: failed ({type(exc).__name__}: {exc})", flush=True)
+                print(f"  {gpu_memory(args.device)}", flush=True)
                 engine._greedy._state = None
                 free_gpu(args.device)
                 break
@@ -357,6 +365,20 @@ def profile(engine, shape, device: str, top: int = 12) -> None:
                   f"{'kernels' if gpu else 'CPU ops'}", flush=True)
             for t, n, key in events[:top]:
                 print(f"    {t / 1000:8.2f} ms {n:5d}x  {key[:110]}", flush=True)
+
+
+def gpu_memory(device: str) -> str:
+    """What this process holds on the GPU (allocated, reserved by PyTorch) against what the device has in use."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return "GPU memory: not on a GPU"
+    free, total = torch.cuda.mem_get_info()
+    reserved, allocated = torch.cuda.memory_reserved(), torch.cuda.memory_allocated()
+    others = total - free - reserved
+    return (f"GPU memory: {allocated / 2**30:.1f} GiB allocated / {reserved / 2**30:.1f} GiB reserved by this "
+            f"process; {(total - free) / 2**30:.1f} of {total / 2**30:.1f} GiB in use on the device "
+            f"({others / 2**30:.1f} GiB not PyTorch's: CUDA context, other processes)")
 
 
 def free_gpu(device: str) -> None:
