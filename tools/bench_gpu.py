@@ -164,8 +164,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model: {args.model or 'in-process stand-in'} ({type(model).__name__}), {params:.2f} B parameters on "
           f"{args.device} (LM {engine._adapter.lm.dtype}), built or loaded in {built:.1f} s; compile={engine.compile}; "
           f"decoding: {loop}", flush=True)
+    print(f"  after loading: {gpu_memory(args.device)}", flush=True)
     if args.device.startswith("cuda"):
         kernels(args.device, shape, args.sweep)
+        print(f"  after the kernel check: {gpu_memory(args.device)}", flush=True)
     if not args.skip_decode:
         if engine._greedy is not None:
             check_tokens(engine, shape)
