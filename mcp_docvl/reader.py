@@ -11,6 +11,7 @@ from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, open_document
 from mcp_docvl.documents.model import Block, Line, Page, Table, Word
 from mcp_docvl.documents.pdf import PdfDocument
+from mcp_docvl.documents.text_quality import judge_text_layer
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
@@ -29,8 +30,6 @@ from mcp_docvl.tokens import chars_within, estimate_tokens
 
 # A text layer with fewer characters than this, on a page mostly covered by images, is a scan's stray text.
 _SPARSE_TEXT = 30
-# Below this share of readable characters the text layer is garbage (fonts without a Unicode map).
-_READABLE = 0.9
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -42,11 +41,12 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
     warnings: list[str] = []
     layer = doc.text_layer(index)
     if layer is not None:
-        usable = layer.chars > 0 and layer.readable_chars >= _READABLE * layer.chars
+        verdict = judge_text_layer(layer)
+        usable = verdict.usable
         if usable and layer.chars < _SPARSE_TEXT and doc.image_coverage(index) > 0.5:
             usable = False
-        if layer.chars > 0 and not usable and layer.readable_chars < _READABLE * layer.chars:
-            warnings.append("The embedded text is unreadable (fonts without a Unicode map); the page was recognised.")
+        if verdict.warning and usable == verdict.usable:  # a sparse layer on a scan says nothing of its fonts
+            warnings.append(verdict.warning)
         if layer.chars == 0 and doc.is_blank(index):
             warnings.append("No text was found on this page: it is blank.")
             return Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
