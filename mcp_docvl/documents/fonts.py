@@ -60,7 +60,8 @@ def base_font_name(raw: str) -> str:
 
 def font_style(raw_name: str, flags: int, weight: int, italic_angle: float) -> FontStyle:
     name = base_font_name(raw_name)
-    return FontStyle(name=name, bold=is_bold_font(name, flags, weight), italic=is_italic_font(name, flags, italic_angle))
+    bold = is_bold_font(name, flags, weight)
+    return FontStyle(name=name, bold=bold, italic=is_italic_font(name, flags, italic_angle))
 
 
 def is_bold_font(name: str, flags: int, weight: int) -> bool:

@@ -196,12 +196,12 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
     sizes = np.where(font_sizes > 1.5, font_sizes, wy1 - wy0).tolist()
     styles = _word_styles(handle, first_chars)
-    rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else repeat(False)
+    rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
     text = codepoints.to_text(kcodes)
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
     words = [Word(text[a:b], bbox, size, style.bold, 1.0, style.italic, style.name, right_to_left)
              for a, b, bbox, size, style, right_to_left
-             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words)]
+             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)]
     return TextLayer(
         words=words, width=frame_w, height=frame_h, chars=int(visible.size),
         readable_chars=int(visible.size) - unreadable, rotation=rotation, dropped_chars=int(junk.sum()),
