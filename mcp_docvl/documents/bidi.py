@@ -16,13 +16,19 @@ from mcp_docvl.documents.model import Word
 _R, _L, _N = -1, 1, 0
 
 
-def logical_order(words: list[Word]) -> list[Word]:
-    """`words` (one line segment, left to right) in reading order."""
+def logical_order(words: list[Word], rtl_context: bool = False) -> list[Word]:
+    """`words` (one line segment, left to right) in reading order.
+
+    The line reads right to left when most of its letters are right-to-left, or, with `rtl_context` (most
+    letters around it are: the page's), when it holds any right-to-left word: a line of an Arabic paragraph that
+    names "R و Python" still starts at its right end (the paragraph's direction, rule P2/P3, taken from the
+    surrounding text since a line's first letter in reading order is what is being found).
+    """
     kinds = [_kind(w) for w in words]
     _resolve_neutrals(kinds)
     rtl_chars = sum(len(w.text) for w, k in zip(words, kinds, strict=True) if k == _R)
     ltr_chars = sum(len(w.text) for w, k in zip(words, kinds, strict=True) if k == _L)
-    if rtl_chars > ltr_chars:
+    if rtl_chars > ltr_chars or (rtl_context and rtl_chars):
         # A right-to-left line: read from the right; left-to-right runs inside it keep their order.
         out = list(reversed(words))
         return _reverse_runs(out, list(reversed(kinds)), _L)
@@ -61,3 +67,14 @@ def _reverse_runs(words: list[Word], kinds: list[int], kind: int) -> list[Word]:
         out.append(word)
     out.extend(reversed(run))
     return out
+
+
+def mostly_rtl(words: list[Word]) -> bool:
+    """Whether most letters of `words` are right-to-left (the direction of the text around a line)."""
+    rtl = ltr = 0
+    for word in words:
+        if word.rtl:
+            rtl += len(word.text)
+        elif any(c.isalpha() for c in word.text):
+            ltr += len(word.text)
+    return rtl > ltr

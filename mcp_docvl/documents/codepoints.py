@@ -23,8 +23,6 @@ CONTINUATION = 32  # the second half of a surrogate pair joined into the index b
 
 HYPHEN = 0x2D
 SOFT_HYPHEN = 0xAD
-LAM = 0x644
-ALEFS = (0x622, 0x623, 0x625, 0x627)  # alef with madda, hamza above, hamza below, plain
 MAX_CODE = 0x10FFFF
 
 

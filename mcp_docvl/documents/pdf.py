@@ -173,15 +173,18 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
     frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
 
-    junk = (classes[visible] & codepoints.JUNK) != 0
-    keep = visible[~junk]
-    unreadable = int(np.count_nonzero(classes[visible] & codepoints.UNREADABLE))
-    if keep.size == 0:
-        return TextLayer(words=[], width=frame_w, height=frame_h, chars=int(visible.size),
-                         readable_chars=int(visible.size) - unreadable, rotation=rotation,
-                         dropped_chars=int(junk.sum()))
+    keep = visible
+    # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
+    # unmapped ligature glyph in it stays one word, but leaves the text.
+    junk = (classes[keep] & codepoints.JUNK) != 0
+    dropped = int(np.count_nonzero(junk))
+    readable = int(keep.size) - int(np.count_nonzero(classes[keep] & codepoints.UNREADABLE))
+    if dropped == keep.size:
+        return TextLayer(words=[], width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable,
+                         rotation=rotation, dropped_chars=dropped)
     kx0, ky0, kx1, ky1 = x0[keep], y0[keep], x1[keep], y1[keep]
     kcodes = codes[keep]
+    kcodes[junk] = 0  # a placeholder, taken out of the words' text below
     rtl = (classes[keep] & codepoints.RTL) != 0
     starts = _word_starts(keep, space, kx0, ky0, kx1, ky1, kcodes, rtl)
     ends = np.concatenate((starts[1:], [keep.size]))
@@ -202,10 +205,12 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     words = [Word(text[a:b], bbox, size, style.bold, 1.0, style.italic, style.name, right_to_left)
              for a, b, bbox, size, style, right_to_left
              in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)]
-    return TextLayer(
-        words=words, width=frame_w, height=frame_h, chars=int(visible.size),
-        readable_chars=int(visible.size) - unreadable, rotation=rotation, dropped_chars=int(junk.sum()),
-    )
+    if dropped:
+        for word in words:
+            word.text = word.text.replace("\0", "")
+        words = [word for word in words if word.text]
+    return TextLayer(words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable,
+                     rotation=rotation, dropped_chars=dropped)
 
 
 def _char_codes(handle: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +262,7 @@ def _word_starts(keep: np.ndarray, space: np.ndarray, kx0: np.ndarray, ky0: np.n
         leftwards = (direction[:-1] < 0) | (direction[1:] < 0)
         gap = np.where(leftwards, kx0[:-1] - kx1[1:], gap)
         turned = direction[:-1] * direction[1:] < 0
-        _fix_lam_alef(kcodes, ligature)
+        _unreverse_ligatures(kcodes, ligature, rtl)
     yc = (ky0 + ky1) / 2
     breaks = (spaces_before[1:] != spaces_before[:-1]) | (
         ~ligature
@@ -268,15 +273,20 @@ def _word_starts(keep: np.ndarray, space: np.ndarray, kx0: np.ndarray, ky0: np.n
     return np.concatenate(([0], np.flatnonzero(breaks) + 1))
 
 
-def _fix_lam_alef(kcodes: np.ndarray, ligature: np.ndarray) -> None:
-    """Put the Arabic lam-alef ligature's letters in reading order, in place.
+def _unreverse_ligatures(kcodes: np.ndarray, ligature: np.ndarray, rtl: np.ndarray) -> None:
+    """Put the letters of right-to-left ligature glyphs back in reading order, in place.
 
-    Some producers map the ligature glyph to its letters in visual order (alef, then lam). Alef never joins the
-    letter after it, so one glyph holding alef then lam can only be lam-alef written backwards.
+    PDFium turns a right-to-left string (drawn in visual order) into reading order character by character, so
+    the letters one ligature glyph stands for (lam-alef "لإ") come out backwards ("إل").
     """
-    pairs = np.flatnonzero(ligature & np.isin(kcodes[:-1], codepoints.ALEFS) & (kcodes[1:] == codepoints.LAM))
-    if pairs.size:
-        kcodes[pairs], kcodes[pairs + 1] = kcodes[pairs + 1], kcodes[pairs].copy()
+    joined = np.flatnonzero(ligature & rtl[:-1] & rtl[1:])
+    if joined.size == 0:
+        return
+    # Runs of consecutive joined pairs are one glyph's letters: from the first pair's left to the last's right.
+    firsts = joined[np.concatenate(([True], np.diff(joined) > 1))]
+    lasts = joined[np.concatenate((np.diff(joined) > 1, [True]))] + 1
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        kcodes[first:last + 1] = kcodes[first:last + 1][::-1].copy()
 
 
 def _word_styles(handle: int, first_chars: list[int]) -> list[FontStyle]:
