@@ -163,9 +163,8 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     # One ctypes call per visible character is the cost floor of positional text: each call writes straight
     # into one shared array, and everything after is vectorised. Whitespace needs no box.
     rects = (pdfium_c.FS_RECTF * n)()
-    visible = np.flatnonzero(~(space | continuation))
-    list(map(_LOOSE_CHAR_BOX, repeat(handle, visible.size), visible.tolist(),
-             (ctypes.addressof(rects) + 16 * visible).tolist()))
+    keep = np.flatnonzero(~(space | continuation))
+    list(map(_LOOSE_CHAR_BOX, repeat(handle, keep.size), keep.tolist(), (ctypes.addressof(rects) + 16 * keep).tolist()))
     ltrb = np.frombuffer(rects, dtype=np.float32).reshape(n, 4).astype(np.float64)  # left, top, right, bottom
     boxes = ltrb[:, [0, 3, 2, 1]]  # -> left, bottom, right, top
 
@@ -173,7 +172,6 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
     frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
 
-    keep = visible
     # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
     # unmapped ligature glyph in it stays one word, but leaves the text.
     junk = (classes[keep] & codepoints.JUNK) != 0
@@ -254,7 +252,8 @@ def _word_starts(keep: np.ndarray, space: np.ndarray, kx0: np.ndarray, ky0: np.n
     # Whitespace between two kept characters (junk left out in between is no break).
     spaces_before = np.cumsum(space)[keep]
     tolerance = 0.05 * kh[:-1]
-    ligature = (np.abs(kx0[1:] - kx0[:-1]) <= tolerance) & (np.abs(kx1[1:] - kx1[:-1]) <= tolerance)
+    ligature = ((np.abs(kx0[1:] - kx0[:-1]) <= tolerance) & (np.abs(kx1[1:] - kx1[:-1]) <= tolerance)
+                & (np.abs(ky0[1:] - ky0[:-1]) <= tolerance) & (np.abs(ky1[1:] - ky1[:-1]) <= tolerance))
     gap = kx0[1:] - kx1[:-1]
     turned = None
     if rtl.any():
