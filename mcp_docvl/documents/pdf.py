@@ -289,20 +289,16 @@ def _unreverse_ligatures(kcodes: np.ndarray, ligature: np.ndarray, rtl: np.ndarr
 
 
 def _word_styles(handle: int, first_chars: list[int]) -> list[FontStyle]:
-    """The font style of each word (from its first character), asked once per text object and per font."""
-    by_object: dict[int, FontStyle] = {}
-    by_font: dict[int, FontStyle] = {}
-    out = []
-    for obj in map(_TEXT_OBJECT, repeat(handle, len(first_chars)), first_chars):
-        style = by_object.get(obj)
-        if style is None:
-            font = _TEXT_OBJECT_FONT(obj) if obj else None
-            style = by_font.get(font) if font else _NO_STYLE
-            if style is None:
-                style = by_font[font] = _font_style(font)
-            by_object[obj] = style
-        out.append(style)
-    return out
+    """The font style of each word (from its first character), worked out once per text object and per font."""
+    objects = list(map(_TEXT_OBJECT, repeat(handle, len(first_chars)), first_chars))
+    by_font: dict[int | None, FontStyle] = {None: _NO_STYLE}
+    by_object: dict[int | None, FontStyle] = {None: _NO_STYLE}
+    for obj in set(objects) - by_object.keys():
+        font = _TEXT_OBJECT_FONT(obj)
+        if font not in by_font:
+            by_font[font] = _font_style(font)
+        by_object[obj] = by_font[font]
+    return list(map(by_object.__getitem__, objects))
 
 
 _NO_STYLE = FontStyle(name="", bold=False, italic=False)
