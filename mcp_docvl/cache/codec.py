@@ -26,11 +26,12 @@ def loads_json(data: bytes) -> Any:
 
 
 def _word(w: Word) -> list:
-    return [w.text, list(w.bbox), w.size, w.bold, w.confidence]
+    return [w.text, list(w.bbox), w.size, w.bold, w.confidence, w.italic, w.font, w.rtl]
 
 
 def _unword(raw: list) -> Word:
-    return Word(text=raw[0], bbox=tuple(raw[1]), size=raw[2], bold=raw[3], confidence=raw[4])
+    return Word(text=raw[0], bbox=tuple(raw[1]), size=raw[2], bold=raw[3], confidence=raw[4], italic=raw[5],
+                font=raw[6], rtl=raw[7])
 
 
 def _line(line: Line) -> dict:

@@ -36,8 +36,15 @@ class Word:
     bbox: BBox
     # Font size in points for text layers; glyph height for recognised text.
     size: float
+    # Set in a bold face (text layers: from the font's name, flags and weight; see documents/fonts.py).
     bold: bool = False
     confidence: float = 1.0
+    # Set in an italic or oblique face.
+    italic: bool = False
+    # The font's PostScript name without its subset tag ("Arial-BoldMT"); "" when unknown (recognised text).
+    font: str = ""
+    # Holds right-to-left letters (Arabic, Hebrew): its text is in reading order, its neighbours read leftwards.
+    rtl: bool = False
 
 
 @dataclass(slots=True)

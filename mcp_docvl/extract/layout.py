@@ -10,6 +10,7 @@ import re
 from bisect import bisect_left
 from statistics import median
 
+from mcp_docvl.documents.bidi import logical_order, mostly_rtl
 from mcp_docvl.documents.model import Block, Line, Word, union_bbox
 
 # A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
@@ -44,6 +45,9 @@ def build_lines(words: list[Word]) -> list[Line]:
         rows.append(row)
         row_top, row_bottom = top, bottom
     lines: list[Line] = []
+    # Lines holding right-to-left script read from their right end (documents/bidi.py).
+    bidi = any([w.rtl for w in words])
+    rtl_page = bidi and mostly_rtl(words)
     for row in rows:
         row.sort(key=_left)
         first = len(lines)
@@ -58,12 +62,12 @@ def build_lines(words: list[Word]) -> list[Line]:
                 # A bullet is set apart from its text by a tab stop; it still belongs to the line.
                 len(segment) == 1 and _BULLET.match(prev.text + " ") is not None
             ):
-                lines.append(Line.of(segment))
+                lines.append(Line.of(logical_order(segment, rtl_page) if bidi else segment))
                 segment = [word]
             else:
                 segment.append(word)
             prev = word
-        lines.append(Line.of(segment))
+        lines.append(Line.of(logical_order(segment, rtl_page) if bidi else segment))
         if len(lines) - first > 1:
             for line in lines[first:]:
                 line.row_segments = len(lines) - first

@@ -25,6 +25,9 @@ def join_lines(lines: list[str]) -> str:
             out = line
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
             out = out[:-1] + line
+        elif out.endswith("-") and len(out) > 1 and out[-2].isalnum() and line[:1].isalnum():
+            # A compound broken after its own hyphen ("High-" / "Performance", "1990-" / "2000"): no space.
+            out += line
         else:
             out += " " + line
     return out

@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from dataclasses import replace
 from itertools import pairwise
 from statistics import median
 
 import numpy as np
 
+from mcp_docvl.documents.bidi import logical_order
 from mcp_docvl.documents.model import BBox, Line, Table, TableCell, Word, union_bbox
 from mcp_docvl.documents.rulings import Rulings
 from mcp_docvl.extract.layout import build_lines
@@ -107,8 +109,7 @@ def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[lis
         if kept:
             x0, y0, x1, y1 = word.bbox
             right = x0 + (x1 - x0) * len(kept) / len(word.text)
-            trimmed = Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
-                           confidence=word.confidence)
+            trimmed = replace(word, text=kept, bbox=(x0, y0, right, y1))
             originals[id(trimmed)] = word
             out.append(trimmed)
     return out, rules
@@ -593,8 +594,13 @@ def _cell_text(content: list[tuple[int, int, Word]]) -> str:
     by_line: dict[tuple[int, int], list[Word]] = {}
     for r, li, w in content:
         by_line.setdefault((r, li), []).append(w)
-    return join_lines([" ".join(w.text for w in sorted(ws, key=lambda w: w.bbox[0]))
+    return join_lines([" ".join(w.text for w in _reading_order(sorted(ws, key=lambda w: w.bbox[0])))
                        for _, ws in sorted(by_line.items())])
+
+
+def _reading_order(words: list[Word]) -> list[Word]:
+    """One cell line's words (left to right) as they read: right-to-left script reads from the right."""
+    return logical_order(words) if any(w.rtl for w in words) else words
 
 
 def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set[int]) -> Table | None:
