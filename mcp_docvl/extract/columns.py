@@ -21,6 +21,9 @@ class ColumnSettings:
     # A gap between two words wider than this many font sizes may be a gutter (word spaces in justified text
     # stay below ~0.35 em; gutters are rarely under ~0.6 em).
     candidate_gap: float = 0.45
+    # A gutter inside a merged row is this many times wider than the row's typical word space at least (a title
+    # laid across the columns has one of its ordinary spaces over the gutter now and then).
+    space_ratio: float = 2.0
     # Loosely justified lines stretch word spaces up to about this many font sizes; a wider gap is never a space.
     max_word_space: float = 2.0
     # Rows looked at above and below a candidate gap, in line heights: the neighbourhood that must share the river.
@@ -102,10 +105,12 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
     if len(words) < 2:
         return [line]
     size = max(line.size, 1e-6)
+    gaps = sorted(words[i].bbox[0] - words[i - 1].bbox[2] for i in range(1, len(words)))
+    least = max(settings.candidate_gap * size, settings.space_ratio * gaps[len(gaps) // 2] if len(gaps) >= 3 else 0)
     cuts: list[int] = []
     for i in range(1, len(words)):
         a, b = words[i - 1].bbox[2], words[i].bbox[0]
-        if b - a >= settings.candidate_gap * size and _is_river(line, a, b, rows, mids, settings):
+        if b - a >= least and _is_river(line, a, b, rows, mids, settings):
             cuts.append(i)
     if not cuts:
         return [line]
