@@ -13,6 +13,7 @@ from mcp_docvl.documents.model import Block, Line, Page, Table, Word
 from mcp_docvl.documents.pdf import PdfDocument
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.extract.furniture import split_furniture
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order
 from mcp_docvl.extract.render import Format
 from mcp_docvl.extract.tables.page import (
@@ -59,7 +60,7 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
             page = Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
                         confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
             tables = digital_page_tables(doc, index, layer, lines) if isinstance(doc, PdfDocument) else []
-            page.blocks = _layout(layer.words, tables, lines)
+            page.blocks = _layout(layer.words, tables, lines, layer.width, layer.height)
             return page
     if engine is None:
         engine = create_engine(settings)
@@ -83,21 +84,23 @@ def extract_page(doc: Document, number: int, engine: Engine | None, settings: Se
         # A VLM wrote the page's structure itself; it has no word boxes, so the page is one block.
         page.blocks = [Block(kind="paragraph", lines=[], bbox=(0.0, 0.0, width, height), markdown=transcript.markdown)]
     else:
-        page.blocks = _layout(words, image_page_tables(image, words, (sx, sy)) if words else [], lines)
+        page.blocks = _layout(words, image_page_tables(image, words, (sx, sy)) if words else [], lines, width, height)
     if not words and transcript.markdown is None:
         warnings.append("No text was found on this page.")
     return page
 
 
-def _layout(words: list[Word], tables: list[Table], lines: list[Line]) -> list[Block]:
-    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text.
+def _layout(words: list[Word], tables: list[Table], lines: list[Line], width: float, height: float) -> list[Block]:
+    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text, page
+    furniture (running heads, page numbers, footers) as furniture blocks before and after the body.
 
     `lines` are the lines of all `words`; they are rebuilt only when tables took some words away.
     """
-    if not tables:
-        return make_blocks(reading_order(lines))
-    text = make_blocks(reading_order(build_lines(words_outside(words, tables))))
-    return insert_tables(text, table_blocks(tables))
+    if tables:
+        lines = build_lines(words_outside(words, tables))
+    body, above, below = split_furniture(reading_order(lines), width, height)
+    text = make_blocks(body)
+    return above + (insert_tables(text, table_blocks(tables)) if tables else text) + below
 
 
 def document_info(source: Source, doc: Document) -> DocumentInfo:
@@ -136,11 +139,13 @@ def read_document(
     engine: Engine | None = None,
     progress: ProgressCallback | None = None,
     max_tokens: int | None = None,
+    include_furniture: bool = False,
 ) -> ReadDocumentResult:
     """Read `source` (path, URL, data: URI/base64, or a loaded `Source`) and return its pages as content.
 
     The output is capped at `max_chars` characters (default from settings); when cut, `next_cursor` continues
     exactly where it stopped; `max_tokens` caps it by estimated tokens (see `mcp_docvl.tokens`) as well.
+    Page furniture (running heads, page numbers, footers, line numbers) is left out unless `include_furniture`.
     """
     settings = settings or Settings.from_env()
     if format not in ("markdown", "text"):
@@ -161,14 +166,15 @@ def read_document(
             if start_page not in selected:
                 raise InvalidArgument("The cursor does not fit this page selection.", "Pass the same `pages` again.")
             selected = selected[selected.index(start_page):]
-        return _read_pages(src, doc, selected, format, budget, skip_chars, settings, engine, progress, max_tokens)
+        return _read_pages(src, doc, selected, format, budget, skip_chars, settings, engine, progress, max_tokens,
+                           include_furniture)
     finally:
         doc.close()
 
 
 def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, budget: int, skip_chars: int,
                 settings: Settings, engine: Engine | None, progress: ProgressCallback | None,
-                max_tokens: int | None = None) -> ReadDocumentResult:
+                max_tokens: int | None = None, include_furniture: bool = False) -> ReadDocumentResult:
     out: list[PageContent] = []
     used = 0
     used_tokens = 0
@@ -188,7 +194,7 @@ def _read_pages(src: Source, doc: Document, selected: list[int], fmt: Format, bu
             continuation = (f"Output reached {limit_text}; pages {number}-{selected[-1]} were not read. "
                             "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
             break
-        page = cached_render(src.sha256, doc, number, engine, settings, fmt, extract_page)
+        page = cached_render(src.sha256, doc, number, engine, settings, fmt, extract_page, include_furniture)
         content = page.content
         content_tokens = page.tokens
         if skip_chars:

@@ -83,18 +83,19 @@ class RenderedPage:
 
 
 def cached_render(doc_sha256: str, doc: Document, number: int, engine: Engine | None, settings: Settings,
-                  fmt: Format, build: PageBuilder) -> RenderedPage:
-    """Page `number` rendered as `fmt`. The rendering is cached on top of the page itself because decoding a
-    page's words costs more than the read that needs only its text."""
+                  fmt: Format, build: PageBuilder, include_furniture: bool = False) -> RenderedPage:
+    """Page `number` rendered as `fmt` (with its furniture when `include_furniture`). The rendering is cached on
+    top of the page itself because decoding a page's words costs more than the read that needs only its text."""
     cache = open_cache(settings)
-    key = cache_key(doc_sha256, "render", number, {**engine_config(engine, settings), "format": fmt})
+    key = cache_key(doc_sha256, "render", number, {**engine_config(engine, settings), "format": fmt,
+                                                   **({"furniture": True} if include_furniture else {})})
     if cache is not None and (data := cache.get(key)) is not None:
         try:
             return RenderedPage(**loads_json(data))
         except DECODE_ERRORS:
             cache.delete(key)
     page = cached_page(doc_sha256, doc, number, engine, settings, build)
-    content = render_blocks(page.blocks, fmt)
+    content = render_blocks(page.blocks, fmt, include_furniture)
     rendered = RenderedPage(number=page.number, width=page.width, height=page.height, unit=page.unit,
                             method=page.method, confidence=page.confidence, content=content,
                             tokens=estimate_tokens(content), warnings=list(page.warnings))
