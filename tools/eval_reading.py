@@ -44,6 +44,8 @@ ENGINES = ("ours", "pymupdf4llm", "markitdown", "pdfplumber", "pypdfium2")
 DPI = 150
 
 Reader = Callable[[Path], str]
+# PDFs whose every page `ours` read from the text layer (no OCR): the text-layer speed is measured on these.
+TEXT_LAYER_FILES: set[Path] = set()
 
 
 def page_count(path: Path) -> int:
@@ -74,6 +76,8 @@ def make_readers(names: list[str], as_images: bool, scratch: Path) -> dict[str, 
         def ours(path: Path) -> str:
             if not as_images:
                 result = read_document(str(path), format="markdown", settings=settings)
+                if set(result.methods) == {"text_layer"}:
+                    TEXT_LAYER_FILES.add(path)
                 return "\n\n".join(p.content for p in result.pages)
             parts = []
             for png in render_pages(path, scratch):
@@ -150,12 +154,15 @@ class Run:
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     pages: int = 0
+    # Seconds and pages per file, for speed on a subset (the text-layer PDFs).
+    per_file: dict[Path, tuple[float, int]] = field(default_factory=dict)
 
 
 def convert(reader: Reader, files: list[Path], dump: Path | None, engine: str, set_name: str) -> Run:
     run = Run()
     for path in files:
-        run.pages += page_count(path)
+        pages = page_count(path)
+        run.pages += pages
         started = time.perf_counter()
         try:
             text = reader(path)
@@ -165,7 +172,9 @@ def convert(reader: Reader, files: list[Path], dump: Path | None, engine: str, s
             if "-v" in sys.argv:
                 traceback.print_exc()
             continue
-        run.seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        run.seconds += elapsed
+        run.per_file[path] = (elapsed, pages)
         run.outputs[path.name] = text
         if dump is not None:
             target = dump / engine / set_name / (path.stem + ".md")
@@ -238,6 +247,7 @@ def main() -> int:
         readers = make_readers(engines, args.as_images, Path(tmp))
         totals: dict[str, list[float]] = {e: [0, 0] for e in engines}  # facts passed, facts
         timing: dict[str, list[float]] = {e: [0.0, 0] for e in engines}  # seconds, pages
+        per_file: dict[str, dict[Path, tuple[float, int]]] = {e: {} for e in engines}
         reading_sets = [s for s in sets if s in READING_SETS]
         if reading_sets:
             header = f"{'engine':<12}" + "".join(f"{s:>17}" for s in reading_sets) + f"{'all facts':>12}"
@@ -251,6 +261,7 @@ def main() -> int:
                     totals[engine][1] += len(facts)
                     timing[engine][0] += run.seconds
                     timing[engine][1] += run.pages
+                    per_file[engine].update(run.per_file)
                     share = passed / len(facts) if facts else None
                     report["reading"].setdefault(engine, {})[set_name] = {
                         "passed": passed, "facts": len(facts), "score": share, "errors": run.errors,
@@ -277,6 +288,7 @@ def main() -> int:
                 run = convert(readers[engine], files, args.dump, engine, DOCLING)
                 timing[engine][0] += run.seconds
                 timing[engine][1] += run.pages
+                per_file[engine].update(run.per_file)
                 scores: dict[str, MarkdownScores] = {}
                 for path in files:
                     reference = (EVAL / DOCLING / "reference" / (path.stem + ".md")).read_text(encoding="utf-8")
@@ -311,6 +323,19 @@ def main() -> int:
             ratio = f"  ours is {per_page / base:.1f}x faster" if base and per_page and engine != "ours" else ""
             pps = 1 / per_page if per_page else 0.0
             print(f"{engine:<12}{_fmt(per_page):>8} s/page {pps:9.1f} pages/s{ratio}")
+        if TEXT_LAYER_FILES and not args.as_images:
+            print(f"\nText-layer speed: the {len(TEXT_LAYER_FILES)} PDFs `ours` read without OCR, every engine on them")
+            layer_speed = {}
+            for engine in engines:
+                done = [per_file[engine][p] for p in TEXT_LAYER_FILES if p in per_file[engine]]
+                seconds, pages = sum(d[0] for d in done), sum(d[1] for d in done)
+                layer_speed[engine] = pages / seconds if seconds else None
+                report["speed"].setdefault("text_layer", {})[engine] = {"seconds": seconds, "pages": pages}
+            for engine in engines:
+                pps = layer_speed[engine]
+                ratio = (f"  ours is {layer_speed['ours'] / pps:.1f}x its pages/s"
+                         if engine != "ours" and pps and layer_speed.get("ours") else "")
+                print(f"{engine:<12}{(pps or 0):9.1f} pages/s{ratio}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
