@@ -33,8 +33,9 @@ class FurnitureSettings:
     separation: float = 1.4
     # Type this much smaller than the body's may be bold in a running head (bold at body size is a heading).
     smaller: float = 0.92
-    # Type larger than this many body sizes at the top is a title, not a running head.
-    max_size: float = 1.3
+    # Type larger than the body's by more than this is a heading or a title, not a running head (heading sizes
+    # start about 15% above the body; dropping a heading loses content, keeping a large running head costs little).
+    max_size: float = 1.1
     # A line of body-size type with this many words, as long as this share of the body's lines, is body text.
     prose_words: int = 8
     prose_width: float = 0.6
