@@ -287,3 +287,67 @@ def garbage_text_sample() -> bytes:
         junk = tuple(" " if c == 0x20 else chr(1 + c % 30) for c in codes)
         runs.append(GlyphRun(72, 100 + 50 * i, junk, font, size=28, codes=codes))
     return make_glyph_pdf(runs)
+
+
+# --- Reading order and page furniture (tests of extract/columns.py and extract/furniture.py) ---------------------
+
+def _wrap(text: str, chars: int) -> list[str]:
+    """Greedy word wrap at `chars` characters (Helvetica averages about half an em a character)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > chars:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines
+
+
+THREE_COLUMN_TEXT = (
+    "Alpha column opens the story. Rivers of white run down the page between the columns, and a reader "
+    "follows each column to its foot before moving right. The first column ends with the word anchor.",
+    "Beta column continues the story. Its lines share their baselines with the first column, so a reader "
+    "who read across the rows would mix the sentences together. The second column ends with bridge.",
+    "Gamma column closes the story. Narrow gutters are common in magazines and forms, narrower than the "
+    "gap that separates segments of one line. The third column ends with the word harbour.",
+)
+
+
+def three_column_page(size: float = 9.0, gutter: float = 8.0) -> bytes:
+    """One page: a title across the top, three columns of prose on shared baselines with gutters narrower
+    than one em (`gutter` points at `size`-point type), and nothing else."""
+    left, right = 54.0, LETTER[0] - 54.0
+    width = (right - left - 2 * gutter) / 3
+    items = [Text(left, 60, "Three Columns on Shared Baselines", 18, bold=True)]
+    for index, text in enumerate(THREE_COLUMN_TEXT):
+        x = left + index * (width + gutter)
+        items += paragraph(x, 100, _wrap(text, int(width / (0.52 * size))), size, leading=1.25)
+    return make_pdf([items])
+
+
+FURNITURE_BODY = (
+    "The body of this page is one paragraph of running text that a reader wants to keep. It sits inside the "
+    "type area, well away from the margins, in the same size of type from its first line to its last line. "
+    "The running head above it and the folio below it belong to the book, not to this page's text. Line "
+    "numbers beside the lines help a reviewer point at a line; they are not part of what the lines say either."
+)
+
+
+def furniture_page(page_number: int = 7, line_numbers: bool = True) -> bytes:
+    """One page of body text with a running head (two parts), a page number, a footer and, optionally,
+    a line number beside every body line."""
+    body = paragraph(90, 120, _wrap(FURNITURE_BODY, 78), 11.0)
+    items = [
+        Text(90, 40, "Journal of Sample Studies, Vol. 3", 8.0),
+        Text(430, 40, "Smith and Jones", 8.0),
+        Text(90, 90, "Keeping the Body Apart", 16, bold=True),
+        *body,
+        Text(300, 735, str(page_number), 9.0),
+        Text(90, 752, "Published by the Sample Press, www.example.org/journal", 7.0),
+    ]
+    if line_numbers:
+        items += [Text(58, t.y, str(n), 8.0) for n, t in enumerate(body, start=1)]
+    return make_pdf([items])

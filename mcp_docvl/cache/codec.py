@@ -68,7 +68,7 @@ def page_to_bytes(page: Page) -> bytes:
         refs = [index.get(id(line)) for line in block.lines]
         own = None if all(r is not None for r in refs) else [_line(line) for line in block.lines]
         blocks.append({"k": block.kind, "b": list(block.bbox), "l": block.level, "m": block.markdown,
-                       "r": None if own else refs, "o": own, "t": _table(block.table)})
+                       "r": None if own else refs, "o": own, "t": _table(block.table), "ro": block.role})
     return dumps_json({
         "n": page.number, "w": page.width, "h": page.height, "u": page.unit, "m": page.method,
         "c": page.confidence, "lines": [_line(line) for line in page.lines], "blocks": blocks,
@@ -83,7 +83,7 @@ def page_from_bytes(data: bytes) -> Page:
     for b in raw["blocks"]:
         block_lines = [lines[i] for i in b["r"]] if b["r"] is not None else [_unline(line) for line in b["o"]]
         blocks.append(Block(kind=b["k"], lines=block_lines, bbox=tuple(b["b"]), level=b["l"], markdown=b["m"],
-                            table=_untable(b["t"])))
+                            table=_untable(b["t"]), role=b.get("ro")))
     return Page(number=raw["n"], width=raw["w"], height=raw["h"], unit=raw["u"], method=raw["m"],
                 confidence=raw["c"], lines=lines, blocks=blocks, warnings=raw["warn"])
 

@@ -13,7 +13,10 @@ from typing import Literal
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 Method = Literal["text_layer", "ocr", "vlm"]
-BlockKind = Literal["heading", "paragraph", "list_item", "table", "figure"]
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "figure", "furniture"]
+# What a furniture block is (running heads, folios, footers, line numbers, text in the side margins) and text
+# inside a figure: kept in the page model, left out of the reading text unless asked for.
+BlockRole = Literal["running_head", "page_number", "footer", "line_number", "margin", "figure_text"]
 
 
 def union_bbox(boxes: list[BBox]) -> BBox:
@@ -124,6 +127,13 @@ class Block:
     markdown: str | None = None
     # The structure behind a table block.
     table: Table | None = None
+    # For furniture and figure blocks: what the text is (they are left out of the reading text by default).
+    role: BlockRole | None = None
+
+    @property
+    def is_furniture(self) -> bool:
+        """Page furniture or text inside a figure: not part of the reading text."""
+        return self.kind == "furniture" or self.role is not None
 
     @property
     def text(self) -> str:

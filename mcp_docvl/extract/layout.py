@@ -12,13 +12,15 @@ from statistics import median
 
 from mcp_docvl.documents.bidi import logical_order, mostly_rtl
 from mcp_docvl.documents.model import Block, Line, Word, union_bbox
+from mcp_docvl.extract.columns import spanning_bands, split_at_gutters
 
 # A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
 _SEGMENT_GAP = 1.0
 # A blank band taller than this many line heights is a section break, cut before anything else.
 _SECTION_GAP = 1.5
-# A blank column wider than this many font sizes is a gutter between text columns.
-_GUTTER = 1.0
+# A blank column wider than this many font sizes is a gutter between text columns (gutters of 0.7-0.9 em are
+# common in magazines and forms; word spaces never line up into a blank column).
+_GUTTER = 0.6
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
 
@@ -93,6 +95,7 @@ def reading_order(lines: list[Line]) -> list[Line]:
     """Lines in the order a person reads them (columns first, then top to bottom)."""
     if len(lines) <= 1:
         return list(lines)
+    lines = split_at_gutters(lines)
     size = median(line.size for line in lines) or 1.0
     height = median(line.bbox[3] - line.bbox[1] for line in lines) or 1.0
     out: list[Line] = []
@@ -135,14 +138,23 @@ def _xycut(lines: list[Line], size: float, height: float, out: list[Line]) -> No
 def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | None:
     if len(region) <= 1:
         return None
-    y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
-    section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
-    if section:
-        return _split(region, 1, section)
+    # Columns of running text first: a gutter clear from top to bottom is read column by column, even when
+    # paragraph breaks in the columns line up into blank bands across the page.
     x_gaps = _gaps([(ln.bbox[0], ln.bbox[2]) for ln in region])
     gutters = [(a + b) / 2 for a, b in x_gaps if b - a >= _GUTTER * size]
     if gutters and _columns_hold_text(region, gutters):
         return _split(region, 0, gutters)
+    # A gutter crossed by a few lines laid across the columns (a title, a caption): bands at those lines.
+    found = spanning_bands(region, size)
+    if found is not None:
+        bands, (x0, x1) = found
+        beside = [ln for ln in region if ln.bbox[2] <= x0 or ln.bbox[0] >= x1]
+        if _columns_hold_text(beside, [(x0 + x1) / 2]):
+            return bands
+    y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
+    section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
+    if section:
+        return _split(region, 1, section)
     if y_gaps:
         widths = sorted((b - a for a, b in y_gaps), reverse=True)
         # One band clearly wider than the rest (a title's spacing) is cut alone, so what lies under it can
@@ -242,7 +254,17 @@ def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
                 paired += 1
                 break
     words_per_line = sum(len(ln.words) for ln in region) / len(region)
-    return paired < 0.6 * len(left) or words_per_line >= 5
+    return paired < 0.6 * len(left) or words_per_line >= 5 or all(_fills_measure(part) for part in parts)
+
+
+def _fills_measure(part: list[Line]) -> bool:
+    """Lines of running text fill their column's measure: most are nearly as wide as the widest (a paragraph's
+    last line and a heading are the exceptions), where a table's or a form's cells vary with their content."""
+    if len(part) < 3:
+        return False
+    widths = sorted(ln.bbox[2] - ln.bbox[0] for ln in part)
+    measure = widths[int(0.9 * (len(widths) - 1))]
+    return sum(w >= 0.6 * measure for w in widths) >= 0.6 * len(widths)
 
 
 def body_size(lines: list[Line]) -> float:

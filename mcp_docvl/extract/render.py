@@ -51,10 +51,13 @@ def render_block(block: Block, fmt: Format) -> str:
     return _escape(text) if fmt == "markdown" else text
 
 
-def render_blocks(blocks: list[Block], fmt: Format) -> str:
+def render_blocks(blocks: list[Block], fmt: Format, include_furniture: bool = False) -> str:
+    """The blocks as Markdown or text; page furniture and figure text only when `include_furniture`."""
     parts: list[str] = []
     previous = None
     for block in blocks:
+        if block.is_furniture and not include_furniture:
+            continue
         rendered = render_block(block, fmt)
         if not rendered:
             continue

@@ -102,7 +102,7 @@ def _from_text_layer(doc: Document, number: int, layer: TextLayer, unit: Literal
                 confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
     rulings = doc.vector_rulings(number - 1, layer.rotation)
     tables = find_tables(layer.words, rulings, lines) if rulings is not None else []
-    page.blocks = page_blocks(layer.words, tables, lines)
+    page.blocks = page_blocks(layer.words, tables, lines, layer.width, layer.height)
     return page
 
 
@@ -126,7 +126,8 @@ def _from_transcript(number: int, size: tuple[float, float, Literal["pt", "px"]]
         # A VLM wrote the page's structure itself; it has no word boxes, so the page is one block.
         page.blocks = [Block(kind="paragraph", lines=[], bbox=(0.0, 0.0, width, height), markdown=transcript.markdown)]
     else:
-        page.blocks = page_blocks(words, image_page_tables(image, words, (sx, sy)) if words else [], lines)
+        page.blocks = page_blocks(words, image_page_tables(image, words, (sx, sy)) if words else [], lines, width,
+                                  height)
     if not words and transcript.markdown is None:
         warnings.append("No text was found on this page.")
     return page
@@ -183,9 +184,10 @@ class PageStore:
             self._store(key, page)
         return page
 
-    def rendered(self, number: int, fmt: Format) -> RenderedPage:
-        """Page `number` rendered as `fmt` (cached on top of the page itself)."""
-        key = self.key("render", number, format=fmt)
+    def rendered(self, number: int, fmt: Format, include_furniture: bool = False) -> RenderedPage:
+        """Page `number` rendered as `fmt`, with its furniture when `include_furniture` (cached on top of the page
+        itself)."""
+        key = self.key("render", number, format=fmt, **({"furniture": True} if include_furniture else {}))
         if self._cache is not None and (data := self._cache.get(key)) is not None:
             try:
                 return RenderedPage(**loads_json(data))
@@ -193,7 +195,7 @@ class PageStore:
                 self._cache.delete(key)
         page = self.page(number)
         assert page is not None  # recognise=True always builds
-        content = render_blocks(page.blocks, fmt)
+        content = render_blocks(page.blocks, fmt, include_furniture)
         rendered = RenderedPage(number=page.number, width=page.width, height=page.height, unit=page.unit,
                                 method=page.method, confidence=page.confidence, content=content,
                                 tokens=estimate_tokens(content), warnings=list(page.warnings))
