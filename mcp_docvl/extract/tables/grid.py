@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
@@ -361,6 +361,11 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
                 row_cols = cols
 
     n_rows, n_cols = len(rows), len(col_x) + 1
+    # Whether rules run between the rows as built (rows of several lines, wrapped cells, are ruled between rows
+    # though not between lines).
+    row_mids = [(_mid(row[-1]), _mid(nxt[0])) for row, nxt in pairwise(rows)]
+    ruled_between = sum(any(low < h[0] < high for h in h_in) for low, high in row_mids)
+    rows_ruled = len(h_in) >= 2 and (ruled_rows or (bool(row_mids) and ruled_between >= 0.7 * len(row_mids)))
     slot_words: list[list[list[tuple[int, Word]]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
     parent = list(range(n_rows * n_cols))
 
@@ -471,9 +476,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     table = _compact(cells, set(kept), occupied_cols)
     if table is None:
         return None
-    texts_per_row = Counter(c.row for c in table.cells if c.text)
-    filled_rows = sum(1 for count in texts_per_row.values() if count >= 2)
-    if filled_rows < 2:
+    if not has_grid_evidence(table, ruled=rows_ruled, em=em):
         return None
     table.words = [w for r in kept for slot in slot_words[r] for _, w in slot]
     table.bbox = union_bbox([w.bbox for w in table.words])
@@ -481,6 +484,128 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         table.bbox = (min(table.bbox[0], x0), min(table.bbox[1], y0), max(table.bbox[2], x1), max(table.bbox[3], y1))
     table.header_rows = _header_rows(table)
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class GridEvidence:
+    """What a table must show beyond blank bands between words, with the reason for each figure."""
+
+    # Rows with two or more filled cells that a ruled grid needs: its rules already say it is a table.
+    ruled_rows: int = 2
+    # The same for a table seen only in the text's alignment: two rows share column boundaries by chance (a
+    # heading beside a date, two lines of two text columns), three or more rarely do unless a grid is meant.
+    aligned_rows: int = 3
+    # ... except when a row holds this many figures side by side: numbers in a row are a table's body (a header
+    # row and one row of figures is the smallest table there is).
+    numbers_in_row: int = 2
+    # A cell is a line of running text when it is one line of at least this many characters (a line of a narrow
+    # newspaper column holds about 30; labels and figures in a table are mostly shorter) ...
+    prose_chars: int = 20
+    # ... that fills at least this share of its column's width: wrapped text runs to the column's edge on every
+    # line but a paragraph's last, while a table column is as wide as its widest cell and most cells are shorter.
+    prose_fill: float = 0.75
+    # Such lines may be at most this share of the filled cells of an unruled table: one column of descriptions
+    # beside short columns is a table; columns read line by line as rows are text columns. (Cells of several
+    # lines are not counted: paragraphs in a description column are what tables of terms hold.)
+    prose_share: float = 0.5
+    # Cells whose text runs on into the cell below (the lower one starts in lower case after no closing
+    # punctuation) are wrapped sentences: at most this share of vertical neighbours may do so.
+    wrapped_share: float = 0.25
+    # At least this share of an unruled table's columns must be columns of short cells (median shorter than
+    # `prose_chars`): labels and figures. Text columns read as a table have none or one (a column of stray marks).
+    short_columns: float = 0.5
+    # A cell box taller than this many line heights holds more than one line.
+    one_line: float = 1.6
+
+
+EVIDENCE = GridEvidence()
+_SENTENCE_END = (".", "!", "?", ":", ";", "。", "؟", "！", "？")
+
+
+def has_grid_evidence(table: Table, ruled: bool, em: float, settings: GridEvidence = EVIDENCE) -> bool:
+    """Whether `table` shows a grid rather than text that happens to leave blank bands (columns of prose).
+
+    `ruled`: rules run between the table's rows; such a table needs only two filled rows. A table seen in the text
+    alone (or between vertical rules only) also needs rows that share its columns, cells that are not lines of
+    running text, short columns, and no sentences wrapped from one row into the next. `em` is the line height.
+    """
+    rows = _filled_rows(table)
+    if ruled:
+        return len(rows) >= settings.ruled_rows
+    return (_enough_rows(rows, settings)
+            and _prose_share(table, em, settings) <= settings.prose_share
+            and _wrapped_share(table) <= settings.wrapped_share
+            and _short_columns(table, settings) >= settings.short_columns)
+
+
+def _enough_rows(rows: list[list[TableCell]], settings: GridEvidence) -> bool:
+    """Enough rows of several cells: `aligned_rows`, or two when one of them holds figures side by side."""
+    if len(rows) >= settings.aligned_rows:
+        return True
+    return len(rows) >= settings.ruled_rows and any(
+        sum(_is_number(c.text) for c in row) >= settings.numbers_in_row for row in rows)
+
+
+def _filled_rows(table: Table) -> list[list[TableCell]]:
+    """The rows with text in two or more cells, each as its filled cells that start in it."""
+    by_row: dict[int, list[TableCell]] = {}
+    for cell in table.cells:
+        if cell.text:
+            by_row.setdefault(cell.row, []).append(cell)
+    return [cells for _, cells in sorted(by_row.items()) if len(cells) >= 2]
+
+
+def _prose_share(table: Table, em: float, settings: GridEvidence) -> float:
+    """Share of the filled cells that are single lines of running text: long, and as wide as their column."""
+    filled = [c for c in table.cells if c.text]
+    if not filled:
+        return 0.0
+    # Each column's extent: from its own cells, widened by the cells that span it.
+    extent: dict[int, tuple[float, float]] = {}
+    for cell in sorted(filled, key=lambda c: c.col_span):
+        for col in range(cell.col, cell.col + cell.col_span):
+            if cell.col_span == 1 or col not in extent:
+                left, right = extent.get(col, (cell.bbox[0], cell.bbox[2]))
+                extent[col] = (min(left, cell.bbox[0]), max(right, cell.bbox[2]))
+    prose = 0
+    for cell in filled:
+        if len(cell.text) < settings.prose_chars or cell.bbox[3] - cell.bbox[1] > settings.one_line * em:
+            continue
+        left = min(extent[c][0] for c in range(cell.col, cell.col + cell.col_span))
+        right = max(extent[c][1] for c in range(cell.col, cell.col + cell.col_span))
+        if cell.bbox[2] - cell.bbox[0] >= settings.prose_fill * (right - left):
+            prose += 1
+    return prose / len(filled)
+
+
+def _wrapped_share(table: Table) -> float:
+    """Share of vertical neighbours (two filled cells, one above the other) where a sentence wraps from the upper
+    into the lower: what columns of text read row by row look like."""
+    grid = table.grid()
+    pairs = wrapped = 0
+    for upper_row, lower_row in pairwise(grid):
+        for upper, lower in zip(upper_row, lower_row, strict=True):
+            if upper is None or lower is None or upper is lower or not upper.text or not lower.text:
+                continue
+            pairs += 1
+            if lower.text[:1].islower() and not upper.text.rstrip().endswith(_SENTENCE_END):
+                wrapped += 1
+    return wrapped / pairs if pairs else 0.0
+
+
+def _short_columns(table: Table, settings: GridEvidence) -> float:
+    """Share of the table's columns whose cells are mostly short (labels, figures), by the median length."""
+    lengths: dict[int, list[int]] = {}
+    for cell in table.cells:
+        if cell.text and cell.col_span == 1:
+            lengths.setdefault(cell.col, []).append(len(cell.text))
+    if not lengths:
+        return 0.0
+    return sum(1 for values in lengths.values() if median(values) < settings.prose_chars) / len(lengths)
+
+
+def _mid(line: list[Word]) -> float:
+    return median((w.bbox[1] + w.bbox[3]) / 2 for w in line)
 
 
 def _rows(items: list) -> list[list]:
@@ -586,15 +711,16 @@ def _column(word: Word, col_x: list[float]) -> int:
 
 
 def _cell_text(content: list[tuple[int, int, Word]]) -> str:
+    """A cell's words as text: its own lines top down, each left to right.
+
+    The lines are found again among the cell's words alone: a row's line can take in words of several heights
+    (a header centred beside two stacked lines), which would otherwise put "enc-layers" before the "#" above it.
+    """
     if not content:
         return ""
     if len(content) == 1:  # one word: what join_lines makes of it
         return content[0][2].text.strip()
-    by_line: dict[tuple[int, int], list[Word]] = {}
-    for r, li, w in content:
-        by_line.setdefault((r, li), []).append(w)
-    return join_lines([" ".join(w.text for w in sorted(ws, key=lambda w: w.bbox[0]))
-                       for _, ws in sorted(by_line.items())])
+    return join_lines([" ".join(w.text for w in line) for line in _text_lines([w for _, _, w in content])])
 
 
 def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set[int]) -> Table | None:
