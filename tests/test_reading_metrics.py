@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 pytest.importorskip("fuzzysearch", reason="fuzzysearch is in the dev extra (pip install -e .[dev])")
 pytest.importorskip("apted", reason="apted is in the dev extra (pip install -e .[dev])")
 
-from reading_metrics import Fact, fact_passes, markdown_scores, nid, normalise_text  # noqa: E402
+from reading_metrics import Fact, fact_passes, markdown_scores, nid, normalise_text
 
 
 def test_normalise_drops_emphasis_and_folds_quotes():
