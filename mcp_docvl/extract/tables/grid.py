@@ -340,10 +340,11 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     ruled_after = [any(top < h[0] < bottom for h in h_rows) for top, bottom in pairwise(mids)]
     pairs = list(pairwise(lines))
     # In a closed grid, rules between some lines and not others mean cells of several lines (wrapped text in
-    # scripts without case gives no other sign); a rule under the header alone is not that.
+    # scripts without case gives no other sign; labels centred beside them add lines): three rules or more, so a
+    # rule under the header and one above a total are not taken for that.
     ruled_rows = len(h_in) >= 2 and bool(pairs) and (
         sum(ruled_after) >= 0.7 * len(pairs)
-        or (is_grid and sum(ruled_after) >= 2 and sum(ruled_after) >= 0.3 * len(pairs)))
+        or (is_grid and sum(ruled_after) >= 3 and sum(ruled_after) >= 0.2 * len(pairs)))
     rows: list[list[list[Word]]] = [[lines[0]]]
     row_cols = {_column(w, col_x) for w in lines[0]}  # the columns the current row's words fall in
     first_number_row = None
