@@ -52,7 +52,7 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
     horizontal = _merge_segments(rulings.horizontal + typed_rules, tol, em)
     vertical = _merge_segments(rulings.vertical, tol, em)
     grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
-    grids = _merge_regions(grids, tol)
+    grids = _merge_regions(_without_frames(grids, tol), tol)
     stacks = _below_captions(stacks, words, tol)
     # A grid is the table's own outline; rule stacks and text runs only add tables where there is no grid.
     others = [r for r in stacks + _text_regions(words, em, tol, lines)
@@ -155,6 +155,16 @@ def _below_captions(stacks: list[BBox], words: list[Word], tol: float) -> list[B
         if y1 - top > tol:
             out.append((x0, top, x1, y1))
     return out
+
+
+def _without_frames(grids: list[BBox], tol: float) -> list[BBox]:
+    """Grids that hold no other grid: one around others is a page border or a panel joined to a table's rules,
+    layout rather than a table (its text outside the inner grids is running text)."""
+    def inside(inner: BBox, outer: BBox) -> bool:
+        return (outer[0] - tol <= inner[0] and inner[2] <= outer[2] + tol
+                and outer[1] - tol <= inner[1] and inner[3] <= outer[3] + tol)
+
+    return [g for g in grids if not any(other is not g and inside(other, g) for other in grids)]
 
 
 def _overlaps(a: BBox, b: BBox, tol: float) -> bool:
