@@ -69,7 +69,9 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
         inside = [words[i] for i in sorted(band)
                   if id(words[i]) not in used and _centre_in(words[i].bbox, region, tol)]
         table = _build_table(region, inside, horizontal, vertical, em, tol, is_grid=k < len(grids))
-        if table is not None:
+        found = [table] if table is not None else _tables_within(inside, horizontal, vertical, em, tol,
+                                                                 runs=k < len(grids))
+        for table in found:
             tables.append(table)
             used.update(id(w) for w in table.words)
     for table in tables:
@@ -279,6 +281,48 @@ def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | 
     if run:
         close()
     return regions
+
+
+def _tables_within(words: list[Word], horizontal, vertical, em: float, tol: float, runs: bool) -> list[Table]:
+    """Tables inside a region that is no table as a whole: a grid of rules around columns of text (a frame), or
+    a run of rows that spans a table and the text columns beside it. `runs`: look for runs of table-like rows
+    first (a frame's text was not searched for them)."""
+    parts = [(r, [w for w in words if _centre_in(w.bbox, r, tol)]) for r in _text_regions(words, em, tol)] if runs \
+        else []
+    found: list[Table] = []
+    for part, part_words in parts or [(union_bbox([w.bbox for w in words]), words)] if words else []:
+        table = _build_table(part, part_words, horizontal, vertical, em, tol, is_grid=False) if runs else None
+        if table is not None:
+            found.append(table)
+            continue
+        found += [t for column, column_words in _columns_within(part_words, em, tol)
+                  if (t := _build_table(column, column_words, horizontal, vertical, em, tol, is_grid=False))]
+    return found
+
+
+def _columns_within(words: list[Word], em: float, tol: float) -> list[tuple[BBox, list[Word]]]:
+    """A region of text that is no table, cut at its widest gutter (a blank band down its whole height, wider than
+    `_GUTTER` line heights): each side's own runs of table-like rows, with their words. Columns of text beside a
+    table put its rows into runs that span both; on its own side the table stands out again."""
+    spans = sorted((w.bbox[0], w.bbox[2]) for w in words)
+    best, cut = 0.0, None
+    reach = spans[0][1] if spans else 0.0
+    for start, stop in spans[1:]:
+        if start - reach > best:
+            best, cut = start - reach, (reach + start) / 2
+        reach = max(reach, stop)
+    if cut is None or best < _GUTTER * em:
+        return []
+    out: list[tuple[BBox, list[Word]]] = []
+    for side in ([w for w in words if w.bbox[2] <= cut], [w for w in words if w.bbox[0] >= cut]):
+        for region in _text_regions(side, em, tol) if len(side) >= 4 else []:
+            out.append((region, [w for w in side if _centre_in(w.bbox, region, tol)]))
+    return out
+
+
+# A gutter between columns of text beside a table is wider than this many line heights (wider than the gaps
+# between a table's own columns, which its text runs detect).
+_GUTTER = 3.0
 
 
 def _merge_regions(regions: list[BBox], tol: float) -> list[BBox]:
