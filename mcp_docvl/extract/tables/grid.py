@@ -285,19 +285,14 @@ def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | 
 
 def _tables_within(words: list[Word], horizontal, vertical, em: float, tol: float, runs: bool) -> list[Table]:
     """Tables inside a region that is no table as a whole: a grid of rules around columns of text (a frame), or
-    a run of rows that spans a table and the text columns beside it. `runs`: look for runs of table-like rows
-    first (a frame's text was not searched for them)."""
-    parts = [(r, [w for w in words if _centre_in(w.bbox, r, tol)]) for r in _text_regions(words, em, tol)] if runs \
-        else []
-    found: list[Table] = []
-    for part, part_words in parts or [(union_bbox([w.bbox for w in words]), words)] if words else []:
-        table = _build_table(part, part_words, horizontal, vertical, em, tol, is_grid=False) if runs else None
-        if table is not None:
-            found.append(table)
-            continue
-        found += [t for column, column_words in _columns_within(part_words, em, tol)
-                  if (t := _build_table(column, column_words, horizontal, vertical, em, tol, is_grid=False))]
-    return found
+    a run of rows that spans a table and the text columns beside it. Each side of the region's widest gutter is
+    searched for its own runs of table-like rows; without a gutter, and when `runs` (a frame's text was not
+    searched for them), the region's runs are."""
+    parts = _columns_within(words, em, tol)
+    if not parts and runs:
+        parts = [(r, [w for w in words if _centre_in(w.bbox, r, tol)]) for r in _text_regions(words, em, tol)]
+    return [t for part, part_words in parts
+            if (t := _build_table(part, part_words, horizontal, vertical, em, tol, is_grid=False)) is not None]
 
 
 def _columns_within(words: list[Word], em: float, tol: float) -> list[tuple[BBox, list[Word]]]:
@@ -407,7 +402,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
             join = not ruled
         else:
             cols = {_column(w, col_x) for w in line}
-            join = not ruled and _continues(rows[-1], line, cols, row_cols, em, first_number_row is None)
+            join = not ruled and _continues(rows[-1], line, cols, row_cols, em, first_number_row is None, col_x)
         if join:
             rows[-1].append(line)
             if not ruled_rows:
@@ -743,7 +738,7 @@ def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
 
 
 def _continues(row: list[list[Word]], line: list[Word], cols: set[int], row_cols: set[int], em: float,
-               in_header: bool) -> bool:
+               in_header: bool, col_x: list[float]) -> bool:
     """True when `line` is a wrapped continuation of the row above it rather than a row of its own.
 
     `cols` and `row_cols` are the columns that the line's and the row's words fall in.
@@ -755,7 +750,9 @@ def _continues(row: list[list[Word]], line: list[Word], cols: set[int], row_cols
     if not cols <= row_cols:
         return False
     first = line[0].text
-    if (first[:1].islower() or (first.startswith("(") and cols == {0})) and not _is_number(first):
+    # A single letter alone in its cell is a mark (a tick drawn from a symbol font), not the rest of a sentence.
+    mark = len(first) == 1 and (len(line) == 1 or _column(line[1], col_x) != _column(line[0], col_x))
+    if ((first[:1].islower() and not mark) or (first.startswith("(") and cols == {0})) and not _is_number(first):
         return True
     prev_last = prev[-1].text
     if prev_last.endswith(("-", ",")) or prev_last.lower() in {"and", "of", "or", "the", "in", "for", "to", "with"}:
