@@ -79,8 +79,10 @@ def body_size(lines: list[Line]) -> float:
     return max(weights, key=lambda k: weights[k]) if weights else 10.0
 
 
-def is_bold(line: Line) -> bool:
-    """Whether the line is set in a bold face: the one place that reads the page model's weight attributes."""
+def is_emphasised(line: Line) -> bool:
+    """Whether the whole line is set in an emphasised face: the one place that reads the page model's style
+    attributes (today `Line.bold`; a per-word italic flag belongs here too, as headings are set in italics as
+    often as in bold)."""
     return line.bold
 
 
@@ -110,7 +112,11 @@ def _cue(i: int, ordered: list[Line], body: float, leading: float, settings: Hea
     if ratio < settings.emphasis_min or len(line.words) > settings.max_words or _wraps(i, ordered, leading, settings):
         return None
     above = _space_above(i, ordered, leading, settings)
-    if is_bold(line) and (above or not is_bold(_neighbour(ordered, i, 1) or line) or _continues_heading(i, ordered)):
+    nxt = _neighbour(ordered, i, 1)
+    # Emphasis sets a heading apart when space does, or when the text below is set plainly (a bold heading right
+    # above its paragraph), or when it goes on an emphasised heading line above.
+    plain_below = nxt is not None and not is_emphasised(nxt)
+    if is_emphasised(line) and (above or plain_below or _continues_heading(i, ordered)):
         return "bold"
     if above and _numbered(line):
         return "number"
@@ -166,7 +172,7 @@ def _wraps(i: int, ordered: list[Line], leading: float, settings: HeadingSetting
     nxt = _neighbour(ordered, i, 1)
     if nxt is None or not _stacked(line, nxt) or _space_below(i, ordered, leading, settings):
         return False
-    if not _same_style(line, nxt) or is_bold(line):
+    if not _same_style(line, nxt) or is_emphasised(line):
         return False  # a paragraph's lines keep one style; a bold heading may wrap onto a second line
     height = line.bbox[3] - line.bbox[1]
     return line.bbox[2] >= nxt.bbox[2] - 2 * height
@@ -228,9 +234,10 @@ def _space_below(i: int, ordered: list[Line], leading: float, settings: HeadingS
 
 
 def _continues_heading(i: int, ordered: list[Line]) -> bool:
-    """The line goes on a bold line right above it (the second line of a wrapped bold heading)."""
+    """The line goes on an emphasised line right above it (the second line of a wrapped bold heading)."""
     prev = _neighbour(ordered, i, -1)
-    return prev is not None and is_bold(prev) and _stacked(prev, ordered[i]) and abs(prev.size - ordered[i].size) < 0.5
+    line = ordered[i]
+    return prev is not None and is_emphasised(prev) and _stacked(prev, line) and abs(prev.size - line.size) < 0.5
 
 
 def _drop_long_runs(ordered: list[Line], cues: list[str | None], heads: list[bool], leading: float,
@@ -254,7 +261,7 @@ def _drop_long_runs(ordered: list[Line], cues: list[str | None], heads: list[boo
 
 
 def _same_style(a: Line, b: Line) -> bool:
-    return abs(a.size - b.size) <= 0.05 * max(a.size, b.size, 1.0) and is_bold(a) == is_bold(b)
+    return abs(a.size - b.size) <= 0.05 * max(a.size, b.size, 1.0) and is_emphasised(a) == is_emphasised(b)
 
 
 def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> bool:
@@ -295,4 +302,4 @@ def _levels(ordered: list[Line], heads: list[bool], settings: HeadingSettings) -
 
 def _style(line: Line) -> tuple[float, bool]:
     """A heading style: the size to half a point and the weight."""
-    return (round(line.size * 2) / 2, is_bold(line))
+    return (round(line.size * 2) / 2, is_emphasised(line))
