@@ -38,7 +38,7 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
     """Every table on a page, top to bottom. `lines`, the page's lines of `words` if already built, saves work."""
     originals = {id(w): w for w in words}
     page_words = words
-    words, rule_words = _without_leaders(words, originals)
+    words, rule_words, leader_words = _without_leaders(words, originals)
     # The caller's lines hold only while no word was trimmed or set apart as a typed rule.
     if lines is not None and (
         len(words) != len(page_words) or any(a is not b for a, b in zip(words, page_words, strict=True))
@@ -77,29 +77,36 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
     for table in tables:
         # Callers match consumed words by identity: hand back the page's own words, not the trimmed copies.
         table.words = [originals.get(id(w), w) for w in table.words]
-        table.words += [w for w in rule_words if _centre_in(w.bbox, table.bbox, tol)]
+        table.words += [w for w in rule_words + leader_words if _centre_in(w.bbox, table.bbox, tol)]
     tables.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
     return tables
 
 
 _LEADER = re.compile(r"([.·…_]\s?){3,}$")
 _TYPED_RULE = re.compile(r"^[-_=─━]{3,}$")
+# A word that is nothing but leader dots: contents pages space their dots apart, one dot a word.
+_LEADER_DOTS = re.compile(r"^[.·…]+$")
 
 
-def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[list[Word], list[Word]]:
+def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[list[Word], list[Word], list[Word]]:
     """Words with dot leaders ("Total ........ 12") cut off, since the dots would bridge the gap between columns,
-    and rules typed as characters ("-------") set apart: they are rules, not text.
+    rules typed as characters ("-------") set apart: they are rules, not text; and leaders set as dots of their own
+    (". . . . .", a contents page) set apart too.
 
-    `originals` learns the page word behind each trimmed copy.
+    `originals` learns the page word behind each trimmed copy. Returns the words, the typed rules, the leaders.
     """
     out: list[Word] = []
     rules: list[Word] = []
+    leaders: list[Word] = []
     for word in words:
         text = word.text
         # The patterns only match words that start with a rule character or end with a leader (or a space after
         # one): testing those characters first keeps the regexes off almost every word.
         if text[:1] in "-_=─━" and _TYPED_RULE.match(text):
             rules.append(word)
+            continue
+        if text[:1] in ".·…" and _LEADER_DOTS.match(text):
+            leaders.append(word)
             continue
         match = _LEADER.search(text) if text[-1:] in ".·…_" or text[-1:].isspace() else None
         if match is None:
@@ -113,7 +120,7 @@ def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[lis
                            confidence=word.confidence)
             originals[id(trimmed)] = word
             out.append(trimmed)
-    return out, rules
+    return out, rules, leaders
 
 
 # ---------------------------------------------------------------------------------------------------------------
