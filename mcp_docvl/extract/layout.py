@@ -246,7 +246,8 @@ def make_blocks(ordered: list[Line], body: float | None = None) -> list[Block]:
     """Group lines in reading order into headings, paragraphs and list items.
 
     Which lines are headings, and their levels, is `headings.heading_levels`; a line joins the block above when it
-    continues it in the same style (size and weight) at paragraph spacing, and never across a heading's edge.
+    continues it at the same size and paragraph spacing, and never across a heading's edge (a heading set in bold
+    right above same-size text is a block of its own).
     """
     if not ordered:
         return []
