@@ -98,7 +98,7 @@ def heading_levels(ordered: list[Line], body: float | None = None, settings: Hea
     for i in range(len(ordered)):
         if heads[i] and not _introduces_text(i, ordered, heads, body, settings):
             heads[i] = False
-    return _levels(ordered, heads, settings)
+    return _levels(ordered, heads, body, settings)
 
 
 def _cue(i: int, ordered: list[Line], body: float, leading: float, settings: HeadingSettings) -> str | None:
@@ -279,9 +279,15 @@ def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float
             and len(nxt.words) >= settings.follow_words)
 
 
-def _levels(ordered: list[Line], heads: list[bool], settings: HeadingSettings) -> list[int]:
-    """Levels by style rank (larger first, bold before regular at one size), deeper section numbers lower."""
-    styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head}, reverse=True)
+def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
+    """Levels: 1 for a title (set `much_larger` than the body; one per document in Markdown's convention), then
+    section levels from 2 by style rank (larger first, emphasised before plain at one size), deeper section
+    numbers lower within a style."""
+    def is_title(line: Line) -> bool:
+        return _letter_size(line) >= settings.much_larger * body
+
+    styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head and not is_title(line)},
+                    reverse=True)
     shallowest: dict[tuple[float, bool], int] = {}
     for line, head in zip(ordered, heads, strict=True):
         if head and _depth(line):
@@ -292,8 +298,11 @@ def _levels(ordered: list[Line], heads: list[bool], settings: HeadingSettings) -
         if not head:
             levels.append(0)
             continue
+        if is_title(line):
+            levels.append(1)
+            continue
         style = _style(line)
-        level = styles.index(style) + 1
+        level = styles.index(style) + 2
         if _depth(line) and style in shallowest:
             level += _depth(line) - shallowest[style]
         levels.append(min(level, settings.max_level))
