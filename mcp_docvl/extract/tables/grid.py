@@ -577,6 +577,9 @@ class GridEvidence:
     short_columns: float = 0.5
     # A cell box taller than this many line heights holds more than one line.
     one_line: float = 1.6
+    # At least this share of a table's filled cells lie in one column: merged cells head a table's columns, its
+    # body has a value per column. Labels strewn over the vector lines of a drawing span several "columns" each.
+    single_column_cells: float = 0.5
 
 
 EVIDENCE = GridEvidence()
@@ -591,6 +594,8 @@ def has_grid_evidence(table: Table, ruled: bool, em: float, settings: GridEviden
     running text, short columns, and no sentences wrapped from one row into the next. `em` is the line height.
     """
     rows = _filled_rows(table)
+    if _single_column_share(table) < settings.single_column_cells:
+        return False
     if ruled:
         return len(rows) >= settings.ruled_rows
     return (_enough_rows(rows, settings)
@@ -605,6 +610,12 @@ def _enough_rows(rows: list[list[TableCell]], settings: GridEvidence) -> bool:
         return True
     return len(rows) >= settings.ruled_rows and any(
         sum(_is_number(c.text) for c in row) >= settings.numbers_in_row for row in rows)
+
+
+def _single_column_share(table: Table) -> float:
+    """Share of the filled cells that cover a single column."""
+    filled = [c for c in table.cells if c.text]
+    return sum(c.col_span == 1 for c in filled) / len(filled) if filled else 0.0
 
 
 def _filled_rows(table: Table) -> list[list[TableCell]]:
