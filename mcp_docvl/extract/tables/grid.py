@@ -597,7 +597,9 @@ def has_grid_evidence(table: Table, ruled: bool, em: float, settings: GridEviden
     if _single_column_share(table) < settings.single_column_cells:
         return False
     if ruled:
-        return len(rows) >= settings.ruled_rows
+        # Two ruled rows are a table unless a sentence (or a line of code) runs from one into the other.
+        return len(rows) >= settings.aligned_rows or (
+            len(rows) >= settings.ruled_rows and _wrapped_share(table) <= settings.wrapped_share)
     return (_enough_rows(rows, settings)
             and _prose_share(table, em, settings) <= settings.prose_share
             and _wrapped_share(table) <= settings.wrapped_share
