@@ -350,4 +350,102 @@ def furniture_page(page_number: int = 7, line_numbers: bool = True) -> bytes:
     ]
     if line_numbers:
         items += [Text(58, t.y, str(n), 8.0) for n, t in enumerate(body, start=1)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Structure: tables that need a grid's evidence, and headings (issue 12)
+
+# Helvetica advance widths (1/1000 em) of the characters the numeric samples right-align.
+_HELVETICA_FIGURES = {**dict.fromkeys("0123456789", 556), ",": 278, ".": 278, " ": 278, "-": 333}
+
+
+def _figure_width(text: str, size: float) -> float:
+    return sum(_HELVETICA_FIGURES.get(c, 556) for c in text) * size / 1000
+
+
+def _right(x: float, y: float, text: str, size: float = 10.0) -> Text:
+    """`text` set so that it ends at `x` (figures in a column align on their right edge)."""
+    return Text(x - _figure_width(text, size), y, text, size)
+
+
+# Running text of three columns: each column its own paragraph, so reading order is checkable.
+THREE_COLUMN_PARAGRAPHS = (
+    ("Alpha column opens the page with a long paragraph of running text that wraps over many short lines, "
+     "as newspapers and government registers set their narrow columns of print for readers."),
+    ("Bravo column continues with a second paragraph whose sentences also wrap from line to line, "
+     "so that the lines of all three columns sit side by side on the same baselines of the page."),
+    ("Charlie column closes the page with the third paragraph, again running text and not a table, "
+     "even though blank gutters separate it from its neighbours along the whole height of the page."),
+)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def three_column_prose() -> bytes:
+    """One page of three columns of running text on shared baselines: columns, not a table."""
+    items = [Text(50, 50, "Register of Notices", 16)]
+    for column, text in enumerate(THREE_COLUMN_PARAGRAPHS):
+        items += paragraph(50 + 180 * column, 90, _wrap(text, 32), size=9.0, leading=1.25)
+    return make_pdf([items])
+
+
+# A borderless table: labels on the left, figures right-aligned in three columns, no rule anywhere.
+NUMERIC_TABLE = (
+    ("Region", "2021", "2022", "2023"),
+    ("North", "1,204", "1,310", "1,452"),
+    ("South", "987", "1,045", "1,120"),
+    ("East", "2,311", "2,405", "2,590"),
+    ("West", "654", "702", "733"),
+)
+
+
+def borderless_numeric_table() -> bytes:
+    """A sentence, then a table without rules: a label column and three columns of right-aligned figures."""
+    items = [Text(72, 60, "Sales by region, in units, for the last three years, as reported by each office.", 10)]
+    for r, row in enumerate(NUMERIC_TABLE):
+        y = 90 + 16 * r
+        items.append(Text(72, y, row[0], 10))
+        items += [_right(260 + 90 * c, y, value) for c, value in enumerate(row[1:])]
+    return make_pdf([items])
+
+
+def multiline_header_table() -> bytes:
+    """A borderless table whose header cells wrap onto two lines ("#" above "enc-layers"), with a one-line header
+    cell set between the two lines, as papers set their result tables."""
+    items = [
+        Text(90, 60, "#", 10), Text(170, 60, "#", 10), Text(340, 60, "Time", 10),
+        Text(250, 66, "Language", 10),
+        Text(72, 72, "enc-layers", 10), Text(152, 72, "dec-layers", 10), Text(340, 72, "(secs)", 10),
+    ]
+    rows = (("6", "6", "OTSL", "2.73"), ("4", "4", "HTML", "5.39"), ("2", "4", "OTSL", "1.91"),
+            ("4", "2", "HTML", "3.77"))
+    for r, (enc, dec, language, secs) in enumerate(rows):
+        y = 92 + 15 * r
+        items += [Text(92, y, enc, 10), Text(172, y, dec, 10), Text(256, y, language, 10), Text(342, y, secs, 10)]
+    return make_pdf([items])
+
+
+def heading_page() -> bytes:
+    """Headings set apart in three ways: a larger size, a section number at body size in bold, and bold at body
+    size directly above same-size text (no extra space below)."""
+    body = ["The study measures how quickly readers find facts in long reports and which layout helps them.",
+            "It compares printed pages with screens and counts the errors readers make on each."]
+    items = [
+        Text(72, 60, "Reading Speed Study", 18),
+        *paragraph(72, 90, body),
+        Text(72, 140, "5.1 Hyper Parameter Optimization", 11, bold=True),
+        *paragraph(72, 158, ["We chose the public data set to tune the parameters, since it holds varied tables.",
+                             "Results are given in the next section for simple and complex tables."]),
+        Text(72, 210, "Method Overview", 11, bold=True),
+        *paragraph(72, 224.3, ["Each reader saw twelve pages and answered questions about what they had read.",
+                               "Answers were timed and scored by two people working apart."]),
+    ]
     return make_pdf([items])

@@ -13,6 +13,7 @@ from statistics import median
 from mcp_docvl.documents.bidi import logical_order, mostly_rtl
 from mcp_docvl.documents.model import Block, Line, Word, union_bbox
 from mcp_docvl.extract.columns import spanning_bands, split_at_gutters
+from mcp_docvl.extract.headings import heading_levels
 
 # A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
 _SEGMENT_GAP = 1.0
@@ -267,84 +268,48 @@ def _fills_measure(part: list[Line]) -> bool:
     return sum(w >= 0.6 * measure for w in widths) >= 0.6 * len(widths)
 
 
-def body_size(lines: list[Line]) -> float:
-    """The most common font size of running text, weighted by characters.
-
-    Only lines of several words count when there are any: a page of small-print tables would otherwise make
-    every sentence of normal size look like a heading.
-    """
-    running = [line for line in lines if len(line.words) >= 4] or lines
-    weights: dict[float, int] = {}
-    for line in running:
-        for word in line.words:
-            key = round(word.size * 2) / 2
-            weights[key] = weights.get(key, 0) + len(word.text)
-    return max(weights, key=lambda k: weights[k]) if weights else 10.0
-
-
 def make_blocks(ordered: list[Line], body: float | None = None) -> list[Block]:
-    """Group lines in reading order into headings, paragraphs and list items."""
+    """Group lines in reading order into headings, paragraphs and list items.
+
+    Which lines are headings, and their levels, is `headings.heading_levels`; a line joins the block above when it
+    continues it at the same size and paragraph spacing, and never across a heading's edge (a heading set in bold
+    right above same-size text is a block of its own).
+    """
     if not ordered:
         return []
-    body = body or body_size(ordered)
-    heading_sizes = sorted({round(ln.size, 1) for ln in ordered if ln.size >= 1.15 * body}, reverse=True)
-
-    def heading_level(line: Line) -> int:
-        # Headings stand alone on their row; large text beside other text is a table cell or a label.
-        if line.size >= 1.15 * body and len(line.text) <= 200 and line.row_segments == 1:
-            return min(heading_sizes.index(round(line.size, 1)) + 1, 3) if heading_sizes else 1
-        return 0
-
+    levels = heading_levels(ordered, body)
     blocks: list[Block] = []
     current: list[Line] = []
     kind = "paragraph"
+    current_level = 0
 
     def flush() -> None:
         nonlocal current, kind
         if current:
-            block_kind = kind
-            level = heading_level(current[0]) if block_kind == "heading" else 0
-            if block_kind == "paragraph" and _is_bold_heading(current, body):
-                block_kind, level = "heading", min(len(heading_sizes) + 1, 4)
-            blocks.append(Block(kind=block_kind, lines=current, bbox=union_bbox([ln.bbox for ln in current]),
-                                level=level))
+            blocks.append(Block(kind=kind, lines=current, bbox=union_bbox([ln.bbox for ln in current]),
+                                level=current_level if kind == "heading" else 0))
         current, kind = [], "paragraph"
 
-    for line in ordered:
-        level = heading_level(line)
+    for line, level in zip(ordered, levels, strict=True):
         starts_item = bool(_BULLET.match(line.text)) and len(line.text) > 2
         if current:
             prev = current[-1]
-            same_style = abs(line.size - prev.size) <= 0.15 * max(prev.size, 1.0)
+            same_size = abs(line.size - prev.size) <= 0.15 * max(prev.size, 1.0)
             gap = line.bbox[1] - prev.bbox[3]
             line_h = max(prev.bbox[3] - prev.bbox[1], 1.0)
             x_overlap = min(line.bbox[2], prev.bbox[2]) - max(line.bbox[0], prev.bbox[0])
             continues = (
-                same_style
+                same_size
                 and -0.3 * line_h <= gap <= 0.8 * line_h
                 and x_overlap > 0
                 and not starts_item
-                and (kind == "heading") == (level > 0)
+                and level == current_level
             )
             if not continues:
                 flush()
         if not current:
             kind = "heading" if level else ("list_item" if starts_item else "paragraph")
+            current_level = level
         current.append(line)
     flush()
     return blocks
-
-
-def _is_bold_heading(lines: list[Line], body: float) -> bool:
-    """A short, bold, standalone line of body size reads as a minor heading."""
-    if len(lines) != 1:
-        return False
-    line = lines[0]
-    text = line.text
-    return (
-        line.bold
-        and line.row_segments == 1
-        and len(line.words) <= 12
-        and not text.endswith((".", ",", ";", ":"))
-        and any(c.isalpha() for c in text)
-    )
