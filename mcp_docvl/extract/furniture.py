@@ -17,7 +17,7 @@ from itertools import pairwise
 from statistics import median
 
 from mcp_docvl.documents.model import Block, BlockRole, Line, union_bbox
-from mcp_docvl.extract.layout import body_size
+from mcp_docvl.extract.headings import body_size
 
 
 @dataclass(frozen=True)
