@@ -350,6 +350,7 @@ def furniture_page(page_number: int = 7, line_numbers: bool = True) -> bytes:
     ]
     if line_numbers:
         items += [Text(58, t.y, str(n), 8.0) for n, t in enumerate(body, start=1)]
+    return make_pdf([items])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -377,16 +378,6 @@ THREE_COLUMN_PARAGRAPHS = (
     ("Charlie column closes the page with the third paragraph, again running text and not a table, "
      "even though blank gutters separate it from its neighbours along the whole height of the page."),
 )
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines
 
 
 def three_column_prose() -> bytes:
