@@ -280,14 +280,11 @@ def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float
 
 
 def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
-    """Levels: 1 for a title (set `much_larger` than the body; one per document in Markdown's convention), then
-    section levels from 2 by style rank (larger first, emphasised before plain at one size), deeper section
+    """Levels: 1 for the title (the largest heading style, when set `much_larger` than the body: Markdown's one H1),
+    then section levels from 2 by style rank (larger first, emphasised before plain at one size), deeper section
     numbers lower within a style."""
-    def is_title(line: Line) -> bool:
-        return _letter_size(line) >= settings.much_larger * body
-
-    styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head and not is_title(line)},
-                    reverse=True)
+    styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head}, reverse=True)
+    first = 1 if styles and styles[0][0] >= settings.much_larger * body else 2
     shallowest: dict[tuple[float, bool], int] = {}
     for line, head in zip(ordered, heads, strict=True):
         if head and _depth(line):
@@ -298,11 +295,8 @@ def _levels(ordered: list[Line], heads: list[bool], body: float, settings: Headi
         if not head:
             levels.append(0)
             continue
-        if is_title(line):
-            levels.append(1)
-            continue
         style = _style(line)
-        level = styles.index(style) + 2
+        level = styles.index(style) + first
         if _depth(line) and style in shallowest:
             level += _depth(line) - shallowest[style]
         levels.append(min(level, settings.max_level))
