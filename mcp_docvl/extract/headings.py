@@ -80,10 +80,9 @@ def body_size(lines: list[Line]) -> float:
 
 
 def is_emphasised(line: Line) -> bool:
-    """Whether the whole line is set in an emphasised face: the one place that reads the page model's style
-    attributes (today `Line.bold`; a per-word italic flag belongs here too, as headings are set in italics as
-    often as in bold)."""
-    return line.bold
+    """Whether the whole line is set in an emphasised face, bold or italic (headings are set in italics as often
+    as in bold): the one place that reads the page model's style attributes."""
+    return line.bold or (bool(line.words) and all(w.italic for w in line.words))
 
 
 def heading_levels(ordered: list[Line], body: float | None = None, settings: HeadingSettings = HEADINGS) -> list[int]:
