@@ -110,3 +110,333 @@ def sample_report() -> bytes:
                             "Questions go to docs@example.com."]),
     ]
     return make_pdf([page1, page2], title="Quarterly Report on Document Access")
+
+
+# -- Pages for text-layer fidelity: fonts with a ToUnicode map, so any Unicode text (ligatures, right-to-left
+# script, characters outside the BMP, garbage) can be written with exact glyph positions. --------------------------
+
+
+@dataclass(frozen=True)
+class FontSpec:
+    """A simple (Type 1, not embedded) font as a producer declares it."""
+
+    base_font: str = "Helvetica"
+    # Descriptor flags (32: nonsymbolic; 1 << 18: ForceBold; 64: italic).
+    flags: int = 32
+    # PDFium derives the font weight from StemV: 0 reads as weight 0, as many bold fonts declare.
+    stem_v: int = 0
+    italic_angle: float = 0.0
+    # Every glyph's advance, in 1/1000 of the font size (600 is Courier's, so its letters render as set).
+    advance: int = 500
+
+
+@dataclass(frozen=True)
+class GlyphRun:
+    """Glyphs on one line, each with the text its ToUnicode entry gives (several characters for a ligature)."""
+
+    x: float  # the run's left end
+    y: float  # top of the line, from the top of the page
+    glyphs: tuple[str, ...]
+    font: FontSpec = FontSpec()
+    size: float = 11.0
+    # `glyphs` are right-to-left text in reading order: drawn as producers draw them, in visual order (the last
+    # glyph leftmost), since a PDF string always advances rightwards.
+    rtl: bool = False
+    # The codes drawn, one per glyph (default: assigned per font). With the standard Helvetica and codes of real
+    # letters, the page shows those letters whatever the ToUnicode map claims.
+    codes: bytes | None = None
+
+
+def glyphs_of(text: str) -> tuple[str, ...]:
+    """One glyph per character of `text`."""
+    return tuple(text)
+
+
+def make_glyph_pdf(runs: list[GlyphRun], size: tuple[float, float] = LETTER) -> bytes:
+    """A one-page PDF drawing `runs`; each font's ToUnicode map gives its glyphs' text."""
+    width, height = size
+    fonts: dict[FontSpec, dict[str, int]] = {}
+    drawn: list[tuple[GlyphRun, bytes]] = []
+    for run in runs:
+        table = fonts.setdefault(run.font, {})
+        if run.codes is not None:
+            table.update(zip(run.glyphs, run.codes, strict=True))
+            drawn.append((run, run.codes))
+            continue
+        codes = bytearray()
+        for glyph in run.glyphs:
+            if glyph not in table:
+                table[glyph] = 0x20 if glyph == " " else 0x21 + sum(1 for g in table if g != " ")
+            codes.append(table[glyph])
+        drawn.append((run, bytes(codes)))
+    objects: list[bytes] = [b"", b""]  # catalog, page tree
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    names: dict[FontSpec, tuple[str, int]] = {}  # resource name, object number
+    for number, (spec, table) in enumerate(fonts.items(), start=1):
+        cmap = _to_unicode_cmap({code: glyph for glyph, code in table.items()})
+        cmap_ref = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
+        descriptor = add((f"<< /Type /FontDescriptor /FontName /{spec.base_font} /Flags {spec.flags} "
+                          f"/FontBBox [-200 -250 1000 900] /ItalicAngle {spec.italic_angle:g} /Ascent 750 "
+                          f"/Descent -250 /CapHeight 700 /StemV {spec.stem_v} >>").encode())
+        widths = " ".join([str(spec.advance)] * 224)
+        font = add((f"<< /Type /Font /Subtype /Type1 /BaseFont /{spec.base_font} /FirstChar 32 /LastChar 255 "
+                    f"/Widths [{widths}] /Encoding /WinAnsiEncoding /FontDescriptor {descriptor} 0 R "
+                    f"/ToUnicode {cmap_ref} 0 R >>").encode())
+        names[spec] = (f"G{number}", font)
+    ops = []
+    for run, codes in drawn:
+        name = names[run.font][0]
+        baseline = height - run.y - run.size * 0.8
+        visual = codes[::-1] if run.rtl else codes
+        ops.append(f"BT /{name} {run.size:g} Tf {run.x:.2f} {baseline:.2f} Td <{visual.hex().upper()}> Tj ET")
+    content = "\n".join(ops).encode()
+    stream = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    resources = " ".join(f"/{name} {font} 0 R" for name, font in names.values())
+    page = add(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:g} {height:g}] /Resources << /Font << "
+               f"{resources} >> >> /Contents {stream} 0 R >>".encode())
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[1] = f"<< /Type /Pages /Count 1 /Kids [{page} 0 R] >>".encode()
+    return assemble_pdf(objects)
+
+
+def _to_unicode_cmap(texts: dict[int, str]) -> bytes:
+    entries = "\n".join(f"<{code:02X}> <{text.encode('utf-16-be', 'surrogatepass').hex().upper()}>"
+                        for code, text in sorted(texts.items()))
+    return (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<00> <FF>\nendcodespacerange\n"
+        f"{len(texts)} beginbfchar\n{entries}\nendbfchar\n"
+        "endcmap\nCMapName currentdict /CIDInit /ProcSet findresource pop end end\n"
+    ).encode()
+
+
+def _line_glyphs(text: str, ligatures: dict[str, str] | None = None) -> tuple[str, ...]:
+    """`text` as glyphs, with each key of `ligatures` found in it drawn as one glyph (whose text is the value)."""
+    glyphs: list[str] = []
+    i = 0
+    while i < len(text):
+        for key, value in (ligatures or {}).items():
+            if text.startswith(key, i):
+                glyphs.append(value)
+                i += len(key)
+                break
+        else:
+            glyphs.append(text[i])
+            i += 1
+    return tuple(glyphs)
+
+
+def ligature_hyphen_sample() -> bytes:
+    """Body text with 'fi' and 'ffi' ligature glyphs and a word hyphenated across a line break."""
+    ligatures = {"fi": "fi", "ffi": "ffi"}
+    lines = ["We are confident that the appoint-", "ments were not too difficult to fix."]
+    return make_glyph_pdf([GlyphRun(72, 100 + 14 * i, _line_glyphs(line, {"ffi": ligatures["ffi"], "fi": "fi"}))
+                           for i, line in enumerate(lines)])
+
+
+def bold_by_name_sample() -> bytes:
+    """A heading in a font named "...-Bold" that declares weight 0 (StemV 0), above body text of the same size."""
+    bold = FontSpec("Inter-Bold", stem_v=0)
+    regular = FontSpec("Inter-Regular", stem_v=0)
+    body = ["Sales grew in every region this quarter, led by the north,",
+            "where two new stores opened in the spring."]
+    return make_glyph_pdf([GlyphRun(72, 80, glyphs_of("Results by Region"), bold),
+                           *[GlyphRun(72, 110 + 14 * i, glyphs_of(line), regular) for i, line in enumerate(body)]])
+
+
+def arabic_sample() -> bytes:
+    """Right-to-left lines as a word processor writes them: each run in visual order, a lam-alef ligature glyph
+    whose ToUnicode text is in reading order, and Latin words inside an Arabic line."""
+    size = 11.0
+    advance = FontSpec().advance * size / 1000
+    right = 540.0
+    runs = [GlyphRun(right - 15 * advance, 80, _line_glyphs("تحسين الإنتاجية", {"لإ": "لإ"}), rtl=True, size=size)]
+    # "بلغة R و Python" laid out from the right: each piece its own run, a space's width apart.
+    x = right
+    for piece in ("بلغة", "R", "و", "Python"):
+        x -= len(piece) * advance
+        runs.append(GlyphRun(x, 100, glyphs_of(piece), rtl=any("\u0600" <= c <= "\u06ff" for c in piece), size=size))
+        x -= advance
+    return make_glyph_pdf(runs)
+
+
+def non_bmp_sample() -> bytes:
+    """Characters outside the BMP (a math letter, an emoji, a supplementary private-use glyph) and a glyph whose
+    map gives a control code (a ligature without a Unicode value, as TeX fonts without ToUnicode produce)."""
+    return make_glyph_pdf([
+        GlyphRun(72, 80, glyphs_of("Grade \U0001d400 and smile \U0001f600 here \U000f0854 end")),
+        GlyphRun(72, 100, ("h", "i", "g", "h", " ", "a", "\x1f", "n", "i", "t", "y", " ", "p", "r", "o", "b", "e")),
+    ])
+
+
+def garbage_text_sample() -> bytes:
+    """Large readable letters whose font maps every glyph to a control code: a text layer that is all junk over
+    a page that shows real text, as fonts without a Unicode map produce."""
+    lines = ["INVOICE 2041", "TOTAL DUE 99.50"]
+    font = FontSpec("Courier", advance=600)
+    runs = []
+    for i, line in enumerate(lines):
+        codes = line.encode("ascii")
+        # Glyph codes passed through as text: small numbers, i.e. control characters.
+        junk = tuple(" " if c == 0x20 else chr(1 + c % 30) for c in codes)
+        runs.append(GlyphRun(72, 100 + 50 * i, junk, font, size=28, codes=codes))
+    return make_glyph_pdf(runs)
+
+
+# --- Reading order and page furniture (tests of extract/columns.py and extract/furniture.py) ---------------------
+
+def _wrap(text: str, chars: int) -> list[str]:
+    """Greedy word wrap at `chars` characters (Helvetica averages about half an em a character)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > chars:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines
+
+
+THREE_COLUMN_TEXT = (
+    "Alpha column opens the story. Rivers of white run down the page between the columns, and a reader "
+    "follows each column to its foot before moving right. The first column ends with the word anchor.",
+    "Beta column continues the story. Its lines share their baselines with the first column, so a reader "
+    "who read across the rows would mix the sentences together. The second column ends with bridge.",
+    "Gamma column closes the story. Narrow gutters are common in magazines and forms, narrower than the "
+    "gap that separates segments of one line. The third column ends with the word harbour.",
+)
+
+
+def three_column_page(size: float = 9.0, gutter: float = 8.0) -> bytes:
+    """One page: a title across the top, three columns of prose on shared baselines with gutters narrower
+    than one em (`gutter` points at `size`-point type), and nothing else."""
+    left, right = 54.0, LETTER[0] - 54.0
+    width = (right - left - 2 * gutter) / 3
+    items = [Text(left, 60, "Three Columns on Shared Baselines", 18, bold=True)]
+    for index, text in enumerate(THREE_COLUMN_TEXT):
+        x = left + index * (width + gutter)
+        items += paragraph(x, 100, _wrap(text, int(width / (0.52 * size))), size, leading=1.25)
+    return make_pdf([items])
+
+
+FURNITURE_BODY = (
+    "The body of this page is one paragraph of running text that a reader wants to keep. It sits inside the "
+    "type area, well away from the margins, in the same size of type from its first line to its last line. "
+    "The running head above it and the folio below it belong to the book, not to this page's text. Line "
+    "numbers beside the lines help a reviewer point at a line; they are not part of what the lines say either."
+)
+
+
+def furniture_page(page_number: int = 7, line_numbers: bool = True) -> bytes:
+    """One page of body text with a running head (two parts), a page number, a footer and, optionally,
+    a line number beside every body line."""
+    body = paragraph(90, 120, _wrap(FURNITURE_BODY, 78), 11.0)
+    items = [
+        Text(90, 40, "Journal of Sample Studies, Vol. 3", 8.0),
+        Text(430, 40, "Smith and Jones", 8.0),
+        Text(90, 90, "Keeping the Body Apart", 16, bold=True),
+        *body,
+        Text(300, 735, str(page_number), 9.0),
+        Text(90, 752, "Published by the Sample Press, www.example.org/journal", 7.0),
+    ]
+    if line_numbers:
+        items += [Text(58, t.y, str(n), 8.0) for n, t in enumerate(body, start=1)]
+    return make_pdf([items])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Structure: tables that need a grid's evidence, and headings (issue 12)
+
+# Helvetica advance widths (1/1000 em) of the characters the numeric samples right-align.
+_HELVETICA_FIGURES = {**dict.fromkeys("0123456789", 556), ",": 278, ".": 278, " ": 278, "-": 333}
+
+
+def _figure_width(text: str, size: float) -> float:
+    return sum(_HELVETICA_FIGURES.get(c, 556) for c in text) * size / 1000
+
+
+def _right(x: float, y: float, text: str, size: float = 10.0) -> Text:
+    """`text` set so that it ends at `x` (figures in a column align on their right edge)."""
+    return Text(x - _figure_width(text, size), y, text, size)
+
+
+# Running text of three columns: each column its own paragraph, so reading order is checkable.
+THREE_COLUMN_PARAGRAPHS = (
+    ("Alpha column opens the page with a long paragraph of running text that wraps over many short lines, "
+     "as newspapers and government registers set their narrow columns of print for readers."),
+    ("Bravo column continues with a second paragraph whose sentences also wrap from line to line, "
+     "so that the lines of all three columns sit side by side on the same baselines of the page."),
+    ("Charlie column closes the page with the third paragraph, again running text and not a table, "
+     "even though blank gutters separate it from its neighbours along the whole height of the page."),
+)
+
+
+def three_column_prose() -> bytes:
+    """One page of three columns of running text on shared baselines: columns, not a table."""
+    items = [Text(50, 50, "Register of Notices", 16)]
+    for column, text in enumerate(THREE_COLUMN_PARAGRAPHS):
+        items += paragraph(50 + 180 * column, 90, _wrap(text, 32), size=9.0, leading=1.25)
+    return make_pdf([items])
+
+
+# A borderless table: labels on the left, figures right-aligned in three columns, no rule anywhere.
+NUMERIC_TABLE = (
+    ("Region", "2021", "2022", "2023"),
+    ("North", "1,204", "1,310", "1,452"),
+    ("South", "987", "1,045", "1,120"),
+    ("East", "2,311", "2,405", "2,590"),
+    ("West", "654", "702", "733"),
+)
+
+
+def borderless_numeric_table() -> bytes:
+    """A sentence, then a table without rules: a label column and three columns of right-aligned figures."""
+    items = [Text(72, 60, "Sales by region, in units, for the last three years, as reported by each office.", 10)]
+    for r, row in enumerate(NUMERIC_TABLE):
+        y = 90 + 16 * r
+        items.append(Text(72, y, row[0], 10))
+        items += [_right(260 + 90 * c, y, value) for c, value in enumerate(row[1:])]
+    return make_pdf([items])
+
+
+def multiline_header_table() -> bytes:
+    """A borderless table whose header cells wrap onto two lines ("#" above "enc-layers"), with a one-line header
+    cell set between the two lines, as papers set their result tables."""
+    items = [
+        Text(90, 60, "#", 10), Text(170, 60, "#", 10), Text(340, 60, "Time", 10),
+        Text(250, 66, "Language", 10),
+        Text(72, 72, "enc-layers", 10), Text(152, 72, "dec-layers", 10), Text(340, 72, "(secs)", 10),
+    ]
+    rows = (("6", "6", "OTSL", "2.73"), ("4", "4", "HTML", "5.39"), ("2", "4", "OTSL", "1.91"),
+            ("4", "2", "HTML", "3.77"))
+    for r, (enc, dec, language, secs) in enumerate(rows):
+        y = 92 + 15 * r
+        items += [Text(92, y, enc, 10), Text(172, y, dec, 10), Text(256, y, language, 10), Text(342, y, secs, 10)]
+    return make_pdf([items])
+
+
+def heading_page() -> bytes:
+    """Headings set apart in three ways: a larger size, a section number at body size in bold, and bold at body
+    size directly above same-size text (no extra space below)."""
+    body = ["The study measures how quickly readers find facts in long reports and which layout helps them.",
+            "It compares printed pages with screens and counts the errors readers make on each."]
+    items = [
+        Text(72, 60, "Reading Speed Study", 18),
+        *paragraph(72, 90, body),
+        Text(72, 140, "5.1 Hyper Parameter Optimization", 11, bold=True),
+        *paragraph(72, 158, ["We chose the public data set to tune the parameters, since it holds varied tables.",
+                             "Results are given in the next section for simple and complex tables."]),
+        Text(72, 210, "Method Overview", 11, bold=True),
+        *paragraph(72, 224.3, ["Each reader saw twelve pages and answered questions about what they had read.",
+                               "Answers were timed and scored by two people working apart."]),
+    ]
+    return make_pdf([items])

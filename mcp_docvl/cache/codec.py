@@ -26,11 +26,12 @@ def loads_json(data: bytes) -> Any:
 
 
 def _word(w: Word) -> list:
-    return [w.text, list(w.bbox), w.size, w.bold, w.confidence]
+    return [w.text, list(w.bbox), w.size, w.bold, w.confidence, w.italic, w.font, w.rtl]
 
 
 def _unword(raw: list) -> Word:
-    return Word(text=raw[0], bbox=tuple(raw[1]), size=raw[2], bold=raw[3], confidence=raw[4])
+    return Word(text=raw[0], bbox=tuple(raw[1]), size=raw[2], bold=raw[3], confidence=raw[4], italic=raw[5],
+                font=raw[6], rtl=raw[7])
 
 
 def _line(line: Line) -> dict:
@@ -67,7 +68,7 @@ def page_to_bytes(page: Page) -> bytes:
         refs = [index.get(id(line)) for line in block.lines]
         own = None if all(r is not None for r in refs) else [_line(line) for line in block.lines]
         blocks.append({"k": block.kind, "b": list(block.bbox), "l": block.level, "m": block.markdown,
-                       "r": None if own else refs, "o": own, "t": _table(block.table)})
+                       "r": None if own else refs, "o": own, "t": _table(block.table), "ro": block.role})
     return dumps_json({
         "n": page.number, "w": page.width, "h": page.height, "u": page.unit, "m": page.method,
         "c": page.confidence, "lines": [_line(line) for line in page.lines], "blocks": blocks,
@@ -82,7 +83,7 @@ def page_from_bytes(data: bytes) -> Page:
     for b in raw["blocks"]:
         block_lines = [lines[i] for i in b["r"]] if b["r"] is not None else [_unline(line) for line in b["o"]]
         blocks.append(Block(kind=b["k"], lines=block_lines, bbox=tuple(b["b"]), level=b["l"], markdown=b["m"],
-                            table=_untable(b["t"])))
+                            table=_untable(b["t"]), role=b.get("ro")))
     return Page(number=raw["n"], width=raw["w"], height=raw["h"], unit=raw["u"], method=raw["m"],
                 confidence=raw["c"], lines=lines, blocks=blocks, warnings=raw["warn"])
 

@@ -24,6 +24,9 @@ class TextLayer:
     readable_chars: int
     # Degrees the frame was turned so the text reads upright (0 for almost every page).
     rotation: int = 0
+    # Characters left out of the words because they carry no text (control codes from fonts without a Unicode
+    # map); they count among `chars` but not among `readable_chars`.
+    dropped_chars: int = 0
 
 
 class Document(Protocol):

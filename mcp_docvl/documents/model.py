@@ -13,7 +13,10 @@ from typing import Literal
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 Method = Literal["text_layer", "ocr", "vlm"]
-BlockKind = Literal["heading", "paragraph", "list_item", "table", "figure"]
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "figure", "furniture"]
+# What a furniture block is (running heads, folios, footers, line numbers, text in the side margins) and text
+# inside a figure: kept in the page model, left out of the reading text unless asked for.
+BlockRole = Literal["running_head", "page_number", "footer", "line_number", "margin", "figure_text"]
 
 
 def union_bbox(boxes: list[BBox]) -> BBox:
@@ -36,8 +39,15 @@ class Word:
     bbox: BBox
     # Font size in points for text layers; glyph height for recognised text.
     size: float
+    # Set in a bold face (text layers: from the font's name, flags and weight; see documents/fonts.py).
     bold: bool = False
     confidence: float = 1.0
+    # Set in an italic or oblique face.
+    italic: bool = False
+    # The font's PostScript name without its subset tag ("Arial-BoldMT"); "" when unknown (recognised text).
+    font: str = ""
+    # Holds right-to-left letters (Arabic, Hebrew): its text is in reading order, its neighbours read leftwards.
+    rtl: bool = False
 
 
 @dataclass(slots=True)
@@ -117,6 +127,13 @@ class Block:
     markdown: str | None = None
     # The structure behind a table block.
     table: Table | None = None
+    # For furniture and figure blocks: what the text is (they are left out of the reading text by default).
+    role: BlockRole | None = None
+
+    @property
+    def is_furniture(self) -> bool:
+        """Page furniture or text inside a figure: not part of the reading text."""
+        return self.kind == "furniture" or self.role is not None
 
     @property
     def text(self) -> str:

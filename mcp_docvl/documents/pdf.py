@@ -14,7 +14,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
+from mcp_docvl.documents import codepoints
 from mcp_docvl.documents.base import TextLayer
+from mcp_docvl.documents.fonts import FontStyle, font_style
 from mcp_docvl.documents.model import Word
 from mcp_docvl.documents.pdfium_calls import direct_call
 from mcp_docvl.documents.pdfium_calls import to_frame as _to_frame
@@ -162,22 +164,18 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     if n <= 0:
         w, h = page.get_size()
         return TextLayer(words=[], width=w, height=h, chars=0, readable_chars=0)
-    text = textpage.get_text_range(0, n)
-    if len(text) != n:
-        # Characters outside the BMP come back as surrogate pairs: fall back to one code point per index.
-        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 0xFFFD) for i in range(n))
-
-    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    space = _IS_SPACE[np.minimum(chars, 0xFFFF)]
     handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+    codes, classes = _char_codes(handle, n)
+    space = (classes & codepoints.SPACE) != 0
     rotation = _text_rotation(handle, n, space)
+    # The second halves of surrogate pairs are no characters: they neither count nor break a word.
+    continuation = (classes & codepoints.CONTINUATION) != 0
 
     # One ctypes call per visible character is the cost floor of positional text: each call writes straight
     # into one shared array, and everything after is vectorised. Whitespace needs no box.
     rects = (pdfium_c.FS_RECTF * n)()
-    visible = np.flatnonzero(~space)
-    list(map(_LOOSE_CHAR_BOX, repeat(handle, visible.size), visible.tolist(),
-             (ctypes.addressof(rects) + 16 * visible).tolist()))
+    keep = np.flatnonzero(~(space | continuation))
+    list(map(_LOOSE_CHAR_BOX, repeat(handle, keep.size), keep.tolist(), (ctypes.addressof(rects) + 16 * keep).tolist()))
     ltrb = np.frombuffer(rects, dtype=np.float32).reshape(n, 4).astype(np.float64)  # left, top, right, bottom
     boxes = ltrb[:, [0, 3, 2, 1]]  # -> left, bottom, right, top
 
@@ -185,22 +183,19 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
     frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
 
-    keep = visible
-    if keep.size == 0:
-        return TextLayer(words=[], width=frame_w, height=frame_h, chars=0, readable_chars=0, rotation=rotation)
+    # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
+    # unmapped ligature glyph in it stays one word, but leaves the text.
+    junk = (classes[keep] & codepoints.JUNK) != 0
+    dropped = int(np.count_nonzero(junk))
+    readable = int(keep.size) - int(np.count_nonzero(classes[keep] & codepoints.UNREADABLE))
+    if dropped == keep.size:
+        return TextLayer(words=[], width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable,
+                         rotation=rotation, dropped_chars=dropped)
     kx0, ky0, kx1, ky1 = x0[keep], y0[keep], x1[keep], y1[keep]
-    kh = np.maximum(ky1 - ky0, 0.1)
-    # A word ends at whitespace, at a horizontal gap wider than a quarter of the glyph height, at a step back
-    # or at a vertical jump (a new line drawn without a line break).
-    gap = kx0[1:] - kx1[:-1]
-    yc = (ky0 + ky1) / 2
-    breaks = (
-        (keep[1:] != keep[:-1] + 1)
-        | (gap > 0.25 * kh[:-1])
-        | (gap < -0.5 * kh[:-1])
-        | (np.abs(yc[1:] - yc[:-1]) > 0.5 * kh[:-1])
-    )
-    starts = np.concatenate(([0], np.flatnonzero(breaks) + 1))
+    kcodes = codes[keep]
+    kcodes[junk] = 0  # a placeholder, taken out of the words' text below
+    rtl = (classes[keep] & codepoints.RTL) != 0
+    starts = _word_starts(keep, space, kx0, ky0, kx1, ky1, kcodes, rtl)
     ends = np.concatenate((starts[1:], [keep.size]))
     wx0 = np.minimum.reduceat(kx0, starts)
     wy0 = np.minimum.reduceat(ky0, starts)
@@ -209,31 +204,144 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
 
     # Plain Python numbers from here on: numpy scalars are slow to convert one by one.
     first_chars = keep[starts].tolist()
-    last_chars = keep[ends - 1].tolist()
     font_sizes = np.array(list(map(_FONT_SIZE, repeat(handle, starts.size), first_chars)))
     # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
     sizes = np.where(font_sizes > 1.5, font_sizes, wy1 - wy0).tolist()
-    bold = [weight >= 600 for weight in map(_FONT_WEIGHT, repeat(handle, starts.size), first_chars)]
+    styles = _word_styles(handle, first_chars)
+    rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
+    text = codepoints.to_text(kcodes)
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
-    words = [Word(text[a : b + 1], bbox, size, heavy)
-             for a, b, bbox, size, heavy in zip(first_chars, last_chars, bboxes, sizes, bold, strict=True)]
-    kept_chars = chars[keep]
-    readable = int(np.count_nonzero((kept_chars != 0xFFFD) & ((kept_chars < 0xE000) | (kept_chars > 0xF8FF))))
-    return TextLayer(
-        words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable, rotation=rotation
+    words = [Word(text[a:b], bbox, size, style.bold, 1.0, style.italic, style.name, right_to_left)
+             for a, b, bbox, size, style, right_to_left
+             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)]
+    if dropped:
+        for word in words:
+            word.text = word.text.replace("\0", "")
+        words = [word for word in words if word.text]
+    return TextLayer(words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable,
+                     rotation=rotation, dropped_chars=dropped)
+
+
+def _char_codes(handle: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The code point of each of the page's `n` characters, and its class bits (codepoints.py).
+
+    FPDFText_GetText gives one UTF-16 unit per character when nothing was excluded or inserted (the usual case):
+    a character outside the BMP is then two indices holding its two halves. Otherwise each index is asked on its
+    own. Surrogate pairs are joined into their first index (the second becomes junk); PDFium's hyphen markers
+    become '-' where FPDFText_IsHyphen confirms a line-end hyphen and junk (or a space) where it does not.
+    """
+    buffer = (ctypes.c_ushort * (2 * n + 2))()
+    written = _GET_TEXT(handle, 0, n, ctypes.addressof(buffer))
+    if written - 1 == n:
+        codes = np.frombuffer(buffer, dtype=np.uint16, count=n).astype(np.uint32)
+    else:
+        codes = np.array(list(map(_UNICODE, repeat(handle, n), range(n))), dtype=np.uint32)
+    seconds = codepoints.combine_surrogates(codes)
+    classes = codepoints.classify(codes)
+    classes[seconds] = codepoints.CONTINUATION
+    marks = np.flatnonzero(classes & codepoints.HYPHEN_MARK)
+    if marks.size:
+        hyphen = np.array(list(map(_IS_HYPHEN, repeat(handle, marks.size), marks.tolist())), dtype=bool)
+        soft = codes[marks] == codepoints.SOFT_HYPHEN
+        # A confirmed marker, and a soft hyphen anywhere (it is drawn as a hyphen), is the text '-'.
+        real = marks[hyphen | soft]
+        codes[real] = codepoints.HYPHEN
+        classes[real] = 0
+    return codes, classes
+
+
+def _word_starts(keep: np.ndarray, space: np.ndarray, kx0: np.ndarray, ky0: np.ndarray, kx1: np.ndarray,
+                 ky1: np.ndarray, kcodes: np.ndarray, rtl: np.ndarray) -> np.ndarray:
+    """Where each word starts, as positions into the kept characters.
+
+    A word ends at whitespace, at a horizontal gap wider than a quarter of the glyph height, at a step back, at a
+    vertical jump (a new line drawn without a line break), and where the script changes direction. Pieces of one
+    ligature glyph (PDFium reports "fi" as two characters sharing one box) never split a word. In right-to-left
+    script the next character stands to the left, so the gap is measured leftwards.
+    """
+    kh = np.maximum(ky1 - ky0, 0.1)
+    # Whitespace between two kept characters (junk left out in between is no break).
+    spaces_before = np.cumsum(space)[keep]
+    tolerance = 0.05 * kh[:-1]
+    ligature = ((np.abs(kx0[1:] - kx0[:-1]) <= tolerance) & (np.abs(kx1[1:] - kx1[:-1]) <= tolerance)
+                & (np.abs(ky0[1:] - ky0[:-1]) <= tolerance) & (np.abs(ky1[1:] - ky1[:-1]) <= tolerance))
+    gap = kx0[1:] - kx1[:-1]
+    turned = None
+    if rtl.any():
+        direction = codepoints.directions(kcodes)
+        leftwards = (direction[:-1] < 0) | (direction[1:] < 0)
+        gap = np.where(leftwards, kx0[:-1] - kx1[1:], gap)
+        turned = direction[:-1] * direction[1:] < 0
+        _unreverse_ligatures(kcodes, ligature, rtl)
+    yc = (ky0 + ky1) / 2
+    breaks = (spaces_before[1:] != spaces_before[:-1]) | (
+        ~ligature
+        & ((gap > 0.25 * kh[:-1]) | (gap < -0.5 * kh[:-1]) | (np.abs(yc[1:] - yc[:-1]) > 0.5 * kh[:-1]))
     )
+    if turned is not None:
+        breaks |= turned
+    return np.concatenate(([0], np.flatnonzero(breaks) + 1))
+
+
+def _unreverse_ligatures(kcodes: np.ndarray, ligature: np.ndarray, rtl: np.ndarray) -> None:
+    """Put the letters of right-to-left ligature glyphs back in reading order, in place.
+
+    PDFium turns a right-to-left string (drawn in visual order) into reading order character by character, so
+    the letters one ligature glyph stands for (lam-alef "لإ") come out backwards ("إل").
+    """
+    joined = np.flatnonzero(ligature & rtl[:-1] & rtl[1:])
+    if joined.size == 0:
+        return
+    # Runs of consecutive joined pairs are one glyph's letters: from the first pair's left to the last's right.
+    firsts = joined[np.concatenate(([True], np.diff(joined) > 1))]
+    lasts = joined[np.concatenate((np.diff(joined) > 1, [True]))] + 1
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        kcodes[first:last + 1] = kcodes[first:last + 1][::-1].copy()
+
+
+def _word_styles(handle: int, first_chars: list[int]) -> list[FontStyle]:
+    """The font style of each word (from its first character), worked out once per text object and per font."""
+    objects = list(map(_TEXT_OBJECT, repeat(handle, len(first_chars)), first_chars))
+    by_font: dict[int | None, FontStyle] = {None: _NO_STYLE}
+    by_object: dict[int | None, FontStyle] = {None: _NO_STYLE}
+    for obj in set(objects) - by_object.keys():
+        font = _TEXT_OBJECT_FONT(obj)
+        if font not in by_font:
+            by_font[font] = _font_style(font)
+        by_object[obj] = by_font[font]
+    return list(map(by_object.__getitem__, objects))
+
+
+_NO_STYLE = FontStyle(name="", bold=False, italic=False)
+
+
+def _font_style(font: int) -> FontStyle:
+    size = _FONT_NAME(font, None, 0)
+    name = ctypes.create_string_buffer(max(size, 1))
+    if size > 0:
+        _FONT_NAME(font, ctypes.addressof(name), size)
+    angle = ctypes.c_int(0)
+    if not _FONT_ITALIC_ANGLE(font, ctypes.addressof(angle)):
+        angle.value = 0
+    return font_style(name.value.decode("latin-1"), _FONT_FLAGS(font), _FONT_WEIGHT(font), angle.value)
 
 
 _LOOSE_CHAR_BOX = direct_call(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                           ctypes.c_void_p)
 _FONT_SIZE = direct_call(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
-_FONT_WEIGHT = direct_call(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
 _CHAR_ANGLE = direct_call(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
+_GET_TEXT = direct_call(pdfium_c.FPDFText_GetText, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                        ctypes.c_void_p)
+_UNICODE = direct_call(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint, ctypes.c_void_p, ctypes.c_int)
+_IS_HYPHEN = direct_call(pdfium_c.FPDFText_IsHyphen, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
+_TEXT_OBJECT = direct_call(pdfium_c.FPDFText_GetTextObject, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+_TEXT_OBJECT_FONT = direct_call(pdfium_c.FPDFTextObj_GetFont, ctypes.c_void_p, ctypes.c_void_p)
+_FONT_NAME = direct_call(pdfium_c.FPDFFont_GetBaseFontName, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_size_t)
+_FONT_FLAGS = direct_call(pdfium_c.FPDFFont_GetFlags, ctypes.c_int, ctypes.c_void_p)
+_FONT_WEIGHT = direct_call(pdfium_c.FPDFFont_GetWeight, ctypes.c_int, ctypes.c_void_p)
+_FONT_ITALIC_ANGLE = direct_call(pdfium_c.FPDFFont_GetItalicAngle, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 assert ctypes.sizeof(pdfium_c.FS_RECTF) == 16
-
-# Characters that separate words (and NUL, which some producers emit), as a lookup table over the BMP.
-_IS_SPACE = np.zeros(0x10000, dtype=bool)
-_IS_SPACE[[0x00, 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C, 0xA0, 0x2002, 0x2003, 0x2009, 0x200B, 0x3000, 0xFFFE]] = True
 
 
 def _text_rotation(handle: int, n: int, space: np.ndarray) -> int:

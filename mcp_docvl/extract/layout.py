@@ -10,14 +10,18 @@ import re
 from bisect import bisect_left
 from statistics import median
 
+from mcp_docvl.documents.bidi import logical_order, mostly_rtl
 from mcp_docvl.documents.model import Block, Line, Word, union_bbox
+from mcp_docvl.extract.columns import spanning_bands, split_at_gutters
+from mcp_docvl.extract.headings import heading_levels
 
 # A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
 _SEGMENT_GAP = 1.0
 # A blank band taller than this many line heights is a section break, cut before anything else.
 _SECTION_GAP = 1.5
-# A blank column wider than this many font sizes is a gutter between text columns.
-_GUTTER = 1.0
+# A blank column wider than this many font sizes is a gutter between text columns (gutters of 0.7-0.9 em are
+# common in magazines and forms; word spaces never line up into a blank column).
+_GUTTER = 0.6
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
 
@@ -44,6 +48,9 @@ def build_lines(words: list[Word]) -> list[Line]:
         rows.append(row)
         row_top, row_bottom = top, bottom
     lines: list[Line] = []
+    # Lines holding right-to-left script read from their right end (documents/bidi.py).
+    bidi = any([w.rtl for w in words])
+    rtl_page = bidi and mostly_rtl(words)
     for row in rows:
         row.sort(key=_left)
         first = len(lines)
@@ -58,12 +65,12 @@ def build_lines(words: list[Word]) -> list[Line]:
                 # A bullet is set apart from its text by a tab stop; it still belongs to the line.
                 len(segment) == 1 and _BULLET.match(prev.text + " ") is not None
             ):
-                lines.append(Line.of(segment))
+                lines.append(Line.of(logical_order(segment, rtl_page) if bidi else segment))
                 segment = [word]
             else:
                 segment.append(word)
             prev = word
-        lines.append(Line.of(segment))
+        lines.append(Line.of(logical_order(segment, rtl_page) if bidi else segment))
         if len(lines) - first > 1:
             for line in lines[first:]:
                 line.row_segments = len(lines) - first
@@ -89,6 +96,7 @@ def reading_order(lines: list[Line]) -> list[Line]:
     """Lines in the order a person reads them (columns first, then top to bottom)."""
     if len(lines) <= 1:
         return list(lines)
+    lines = split_at_gutters(lines)
     size = median(line.size for line in lines) or 1.0
     height = median(line.bbox[3] - line.bbox[1] for line in lines) or 1.0
     out: list[Line] = []
@@ -131,14 +139,23 @@ def _xycut(lines: list[Line], size: float, height: float, out: list[Line]) -> No
 def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | None:
     if len(region) <= 1:
         return None
-    y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
-    section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
-    if section:
-        return _split(region, 1, section)
+    # Columns of running text first: a gutter clear from top to bottom is read column by column, even when
+    # paragraph breaks in the columns line up into blank bands across the page.
     x_gaps = _gaps([(ln.bbox[0], ln.bbox[2]) for ln in region])
     gutters = [(a + b) / 2 for a, b in x_gaps if b - a >= _GUTTER * size]
     if gutters and _columns_hold_text(region, gutters):
         return _split(region, 0, gutters)
+    # A gutter crossed by a few lines laid across the columns (a title, a caption): bands at those lines.
+    found = spanning_bands(region, size)
+    if found is not None:
+        bands, (x0, x1) = found
+        beside = [ln for ln in region if ln.bbox[2] <= x0 or ln.bbox[0] >= x1]
+        if _columns_hold_text(beside, [(x0 + x1) / 2]):
+            return bands
+    y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
+    section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
+    if section:
+        return _split(region, 1, section)
     if y_gaps:
         widths = sorted((b - a for a, b in y_gaps), reverse=True)
         # One band clearly wider than the rest (a title's spacing) is cut alone, so what lies under it can
@@ -238,87 +255,61 @@ def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
                 paired += 1
                 break
     words_per_line = sum(len(ln.words) for ln in region) / len(region)
-    return paired < 0.6 * len(left) or words_per_line >= 5
+    return paired < 0.6 * len(left) or words_per_line >= 5 or all(_fills_measure(part) for part in parts)
 
 
-def body_size(lines: list[Line]) -> float:
-    """The most common font size of running text, weighted by characters.
-
-    Only lines of several words count when there are any: a page of small-print tables would otherwise make
-    every sentence of normal size look like a heading.
-    """
-    running = [line for line in lines if len(line.words) >= 4] or lines
-    weights: dict[float, int] = {}
-    for line in running:
-        for word in line.words:
-            key = round(word.size * 2) / 2
-            weights[key] = weights.get(key, 0) + len(word.text)
-    return max(weights, key=lambda k: weights[k]) if weights else 10.0
+def _fills_measure(part: list[Line]) -> bool:
+    """Lines of running text fill their column's measure: most are nearly as wide as the widest (a paragraph's
+    last line and a heading are the exceptions), where a table's or a form's cells vary with their content."""
+    if len(part) < 3:
+        return False
+    widths = sorted(ln.bbox[2] - ln.bbox[0] for ln in part)
+    measure = widths[int(0.9 * (len(widths) - 1))]
+    return sum(w >= 0.6 * measure for w in widths) >= 0.6 * len(widths)
 
 
 def make_blocks(ordered: list[Line], body: float | None = None) -> list[Block]:
-    """Group lines in reading order into headings, paragraphs and list items."""
+    """Group lines in reading order into headings, paragraphs and list items.
+
+    Which lines are headings, and their levels, is `headings.heading_levels`; a line joins the block above when it
+    continues it at the same size and paragraph spacing, and never across a heading's edge (a heading set in bold
+    right above same-size text is a block of its own).
+    """
     if not ordered:
         return []
-    body = body or body_size(ordered)
-    heading_sizes = sorted({round(ln.size, 1) for ln in ordered if ln.size >= 1.15 * body}, reverse=True)
-
-    def heading_level(line: Line) -> int:
-        # Headings stand alone on their row; large text beside other text is a table cell or a label.
-        if line.size >= 1.15 * body and len(line.text) <= 200 and line.row_segments == 1:
-            return min(heading_sizes.index(round(line.size, 1)) + 1, 3) if heading_sizes else 1
-        return 0
-
+    levels = heading_levels(ordered, body)
     blocks: list[Block] = []
     current: list[Line] = []
     kind = "paragraph"
+    current_level = 0
 
     def flush() -> None:
         nonlocal current, kind
         if current:
-            block_kind = kind
-            level = heading_level(current[0]) if block_kind == "heading" else 0
-            if block_kind == "paragraph" and _is_bold_heading(current, body):
-                block_kind, level = "heading", min(len(heading_sizes) + 1, 4)
-            blocks.append(Block(kind=block_kind, lines=current, bbox=union_bbox([ln.bbox for ln in current]),
-                                level=level))
+            blocks.append(Block(kind=kind, lines=current, bbox=union_bbox([ln.bbox for ln in current]),
+                                level=current_level if kind == "heading" else 0))
         current, kind = [], "paragraph"
 
-    for line in ordered:
-        level = heading_level(line)
+    for line, level in zip(ordered, levels, strict=True):
         starts_item = bool(_BULLET.match(line.text)) and len(line.text) > 2
         if current:
             prev = current[-1]
-            same_style = abs(line.size - prev.size) <= 0.15 * max(prev.size, 1.0)
+            same_size = abs(line.size - prev.size) <= 0.15 * max(prev.size, 1.0)
             gap = line.bbox[1] - prev.bbox[3]
             line_h = max(prev.bbox[3] - prev.bbox[1], 1.0)
             x_overlap = min(line.bbox[2], prev.bbox[2]) - max(line.bbox[0], prev.bbox[0])
             continues = (
-                same_style
+                same_size
                 and -0.3 * line_h <= gap <= 0.8 * line_h
                 and x_overlap > 0
                 and not starts_item
-                and (kind == "heading") == (level > 0)
+                and level == current_level
             )
             if not continues:
                 flush()
         if not current:
             kind = "heading" if level else ("list_item" if starts_item else "paragraph")
+            current_level = level
         current.append(line)
     flush()
     return blocks
-
-
-def _is_bold_heading(lines: list[Line], body: float) -> bool:
-    """A short, bold, standalone line of body size reads as a minor heading."""
-    if len(lines) != 1:
-        return False
-    line = lines[0]
-    text = line.text
-    return (
-        line.bold
-        and line.row_segments == 1
-        and len(line.words) <= 12
-        and not text.endswith((".", ",", ";", ":"))
-        and any(c.isalpha() for c in text)
-    )

@@ -25,6 +25,9 @@ def join_lines(lines: list[str]) -> str:
             out = line
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
             out = out[:-1] + line
+        elif out.endswith("-") and len(out) > 1 and out[-2].isalnum() and line[:1].isalnum():
+            # A compound broken after its own hyphen ("High-" / "Performance", "1990-" / "2000"): no space.
+            out += line
         else:
             out += " " + line
     return out
@@ -48,10 +51,13 @@ def render_block(block: Block, fmt: Format) -> str:
     return _escape(text) if fmt == "markdown" else text
 
 
-def render_blocks(blocks: list[Block], fmt: Format) -> str:
+def render_blocks(blocks: list[Block], fmt: Format, include_furniture: bool = False) -> str:
+    """The blocks as Markdown or text; page furniture and figure text only when `include_furniture`."""
     parts: list[str] = []
     previous = None
     for block in blocks:
+        if block.is_furniture and not include_furniture:
+            continue
         rendered = render_block(block, fmt)
         if not rendered:
             continue

@@ -21,11 +21,13 @@ ProgressCallback = Callable[[int, int], None]
 def read_document(source: str | Source, pages: str | None = None, format: Format = "markdown",
                   max_chars: int | None = None, password: str | None = None, cursor: str | None = None,
                   settings: Settings | None = None, engine: Engine | None = None,
-                  progress: ProgressCallback | None = None, max_tokens: int | None = None) -> ReadDocumentResult:
+                  progress: ProgressCallback | None = None, max_tokens: int | None = None,
+                  include_furniture: bool = False) -> ReadDocumentResult:
     """Read `source` (path, URL, data: URI/base64, or a loaded `Source`) and return its pages as content.
 
     The output is capped at `max_chars` characters (default from settings); when cut, `next_cursor` continues
     exactly where it stopped; `max_tokens` caps it by estimated tokens (see `mcp_docvl.tokens`) as well.
+    Page furniture (running heads, page numbers, footers, line numbers) is left out unless `include_furniture`.
     """
     settings = settings or Settings.from_env()
     if format not in ("markdown", "text"):
@@ -37,12 +39,14 @@ def read_document(source: str | Source, pages: str | None = None, format: Format
         raise InvalidArgument("max_tokens must be at least 1.", "Pass a positive number, e.g. 8000.")
     with open_session(source, settings, password=password, engine=engine) as session:
         selected, (_, skip_chars) = session.select(pages, cursor)
-        return read_pages(session, selected, format, budget, skip_chars, progress, max_tokens)
+        return read_pages(session, selected, format, budget, skip_chars, progress, max_tokens, include_furniture)
 
 
 def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, skip_chars: int = 0,
-               progress: ProgressCallback | None = None, max_tokens: int | None = None) -> ReadDocumentResult:
-    """Pages `selected` of the session's document as content, within `budget` characters (and `max_tokens`)."""
+               progress: ProgressCallback | None = None, max_tokens: int | None = None,
+               include_furniture: bool = False) -> ReadDocumentResult:
+    """Pages `selected` of the session's document as content, within `budget` characters (and `max_tokens`), with
+    page furniture only when `include_furniture`."""
     sha256 = session.source.sha256
     out: list[PageContent] = []
     used = 0
@@ -63,7 +67,7 @@ def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, 
             continuation = (f"Output reached {limit_text}; pages {number}-{selected[-1]} were not read. "
                             "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
             break
-        page = session.pages.rendered(number, fmt)
+        page = session.pages.rendered(number, fmt, include_furniture)
         content = page.content
         content_tokens = page.tokens
         if skip_chars:

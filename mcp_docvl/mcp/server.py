@@ -147,6 +147,9 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         max_tokens: Annotated[int | None, Field(ge=1, description="Most (estimated) LLM tokens of content to "
                                                                   "return; the rest is reachable with "
                                                                   "next_cursor.")] = None,
+        include_furniture: Annotated[bool, Field(description="Also return page furniture: running heads, page "
+                                                             "numbers, footers, line numbers, margin strips. "
+                                                             "Default: left out of the text.")] = False,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, ReadDocumentResult]:
         """Read a PDF or image and return its text in reading order, page by page, as Markdown or plain text.
@@ -157,6 +160,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
         result = await run_in_worker(
             read_document, ctx, source=source, pages=pages, format=format, max_chars=max_chars,
             password=password, cursor=cursor, settings=settings, engine=state.engine, max_tokens=max_tokens,
+            include_furniture=include_furniture,
         )
         return _reply(result, TextContent(type="text", text=read_text(result)), *resource_links(result))
 

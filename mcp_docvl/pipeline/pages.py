@@ -35,6 +35,7 @@ from mcp_docvl.cache.store import DiskCache
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document, TextLayer
 from mcp_docvl.documents.model import Block, Page, Word
+from mcp_docvl.documents.text_quality import judge_text_layer
 from mcp_docvl.engines import Engine, PageTranscript
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import Format, render_blocks
@@ -46,8 +47,6 @@ from mcp_docvl.tokens import estimate_tokens
 _SPARSE_TEXT = 30
 # Above this share of the page covered by images, a sparse text layer is a scan's (see _SPARSE_TEXT).
 _SCAN_COVERAGE = 0.5
-# Below this share of readable characters the text layer is garbage (fonts without a Unicode map).
-_READABLE = 0.9
 
 Transcribe = Callable[[Image.Image], PageTranscript]
 
@@ -64,34 +63,37 @@ def build_page(doc: Document, number: int, settings: Settings, transcribe: Trans
     warnings: list[str] = []
     layer = doc.text_layer(index)
     if layer is not None:
-        verdict = _judge_layer(doc, index, layer)
+        verdict, warning = _judge_layer(doc, index, layer)
         if verdict == "blank":
             warnings.append("No text was found on this page: it is blank.")
             return Page(number=number, width=layer.width, height=layer.height, unit=unit, method="text_layer",
                         confidence=1.0, warnings=warnings)
+        if warning:
+            warnings.append(warning)
         if verdict == "usable":
-            return _from_text_layer(doc, number, layer, unit)
-        if verdict == "unreadable":
-            warnings.append("The embedded text is unreadable (fonts without a Unicode map); the page was recognised.")
+            return _from_text_layer(doc, number, layer, unit, warnings)
     if transcribe is None:
         return None
     image = doc.render(index, settings.ocr_dpi if unit == "pt" else None)
     return _from_transcript(number, (width, height, unit), image, transcribe(image), warnings)
 
 
-def _judge_layer(doc: Document, index: int, layer: TextLayer) -> Literal["usable", "blank", "unreadable", "scan"]:
-    """What the text layer is worth: read it, the page is blank, or recognise the page instead."""
+def _judge_layer(doc: Document, index: int, layer: TextLayer
+                 ) -> tuple[Literal["usable", "blank", "unreadable", "scan"], str | None]:
+    """What the text layer is worth (read it, the page is blank, or recognise the page instead), and what the page
+    should say about it."""
     if layer.chars == 0:
-        return "blank" if doc.is_blank(index) else "scan"
-    if layer.readable_chars < _READABLE * layer.chars:
-        return "unreadable"
+        return ("blank" if doc.is_blank(index) else "scan"), None
+    quality = judge_text_layer(layer)
+    if not quality.usable:
+        return "unreadable", quality.warning
     if layer.chars < _SPARSE_TEXT and doc.image_coverage(index) > _SCAN_COVERAGE:
-        return "scan"
-    return "usable"
+        return "scan", None  # a scan's stray text says nothing of its fonts
+    return "usable", quality.warning
 
 
-def _from_text_layer(doc: Document, number: int, layer: TextLayer, unit: Literal["pt", "px"]) -> Page:
-    warnings = []
+def _from_text_layer(doc: Document, number: int, layer: TextLayer, unit: Literal["pt", "px"],
+                     warnings: list[str]) -> Page:
     if layer.rotation:
         warnings.append(f"Text runs at {layer.rotation}° on the page; it was read upright and boxes are "
                         "given in that upright frame.")
@@ -100,7 +102,7 @@ def _from_text_layer(doc: Document, number: int, layer: TextLayer, unit: Literal
                 confidence=round(layer.readable_chars / layer.chars, 3), lines=lines, warnings=warnings)
     rulings = doc.vector_rulings(number - 1, layer.rotation)
     tables = find_tables(layer.words, rulings, lines) if rulings is not None else []
-    page.blocks = page_blocks(layer.words, tables, lines)
+    page.blocks = page_blocks(layer.words, tables, lines, layer.width, layer.height)
     return page
 
 
@@ -124,7 +126,8 @@ def _from_transcript(number: int, size: tuple[float, float, Literal["pt", "px"]]
         # A VLM wrote the page's structure itself; it has no word boxes, so the page is one block.
         page.blocks = [Block(kind="paragraph", lines=[], bbox=(0.0, 0.0, width, height), markdown=transcript.markdown)]
     else:
-        page.blocks = page_blocks(words, image_page_tables(image, words, (sx, sy)) if words else [], lines)
+        page.blocks = page_blocks(words, image_page_tables(image, words, (sx, sy)) if words else [], lines, width,
+                                  height)
     if not words and transcript.markdown is None:
         warnings.append("No text was found on this page.")
     return page
@@ -181,9 +184,10 @@ class PageStore:
             self._store(key, page)
         return page
 
-    def rendered(self, number: int, fmt: Format) -> RenderedPage:
-        """Page `number` rendered as `fmt` (cached on top of the page itself)."""
-        key = self.key("render", number, format=fmt)
+    def rendered(self, number: int, fmt: Format, include_furniture: bool = False) -> RenderedPage:
+        """Page `number` rendered as `fmt`, with its furniture when `include_furniture` (cached on top of the page
+        itself)."""
+        key = self.key("render", number, format=fmt, **({"furniture": True} if include_furniture else {}))
         if self._cache is not None and (data := self._cache.get(key)) is not None:
             try:
                 return RenderedPage(**loads_json(data))
@@ -191,7 +195,7 @@ class PageStore:
                 self._cache.delete(key)
         page = self.page(number)
         assert page is not None  # recognise=True always builds
-        content = render_blocks(page.blocks, fmt)
+        content = render_blocks(page.blocks, fmt, include_furniture)
         rendered = RenderedPage(number=page.number, width=page.width, height=page.height, unit=page.unit,
                                 method=page.method, confidence=page.confidence, content=content,
                                 tokens=estimate_tokens(content), warnings=list(page.warnings))

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from statistics import median
 
 import numpy as np
 
+from mcp_docvl.documents.bidi import logical_order
 from mcp_docvl.documents.model import BBox, Line, Table, TableCell, Word, union_bbox
 from mcp_docvl.documents.rulings import Rulings
 from mcp_docvl.extract.layout import build_lines
@@ -38,7 +39,7 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
     """Every table on a page, top to bottom. `lines`, the page's lines of `words` if already built, saves work."""
     originals = {id(w): w for w in words}
     page_words = words
-    words, rule_words = _without_leaders(words, originals)
+    words, rule_words, leader_words = _without_leaders(words, originals)
     # The caller's lines hold only while no word was trimmed or set apart as a typed rule.
     if lines is not None and (
         len(words) != len(page_words) or any(a is not b for a, b in zip(words, page_words, strict=True))
@@ -52,7 +53,7 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
     horizontal = _merge_segments(rulings.horizontal + typed_rules, tol, em)
     vertical = _merge_segments(rulings.vertical, tol, em)
     grids, stacks = _ruled_regions(horizontal, vertical, tol, em)
-    grids = _merge_regions(grids, tol)
+    grids = _merge_regions(_without_frames(grids, tol), tol)
     stacks = _below_captions(stacks, words, tol)
     # A grid is the table's own outline; rule stacks and text runs only add tables where there is no grid.
     others = [r for r in stacks + _text_regions(words, em, tol, lines)
@@ -69,35 +70,44 @@ def find_tables(words: list[Word], rulings: Rulings, lines: list[Line] | None = 
         inside = [words[i] for i in sorted(band)
                   if id(words[i]) not in used and _centre_in(words[i].bbox, region, tol)]
         table = _build_table(region, inside, horizontal, vertical, em, tol, is_grid=k < len(grids))
-        if table is not None:
+        found = [table] if table is not None else _tables_within(inside, horizontal, vertical, em, tol,
+                                                                 runs=k < len(grids))
+        for table in found:
             tables.append(table)
             used.update(id(w) for w in table.words)
     for table in tables:
         # Callers match consumed words by identity: hand back the page's own words, not the trimmed copies.
         table.words = [originals.get(id(w), w) for w in table.words]
-        table.words += [w for w in rule_words if _centre_in(w.bbox, table.bbox, tol)]
+        table.words += [w for w in rule_words + leader_words if _centre_in(w.bbox, table.bbox, tol)]
     tables.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
     return tables
 
 
 _LEADER = re.compile(r"([.·…_]\s?){3,}$")
 _TYPED_RULE = re.compile(r"^[-_=─━]{3,}$")
+# A word that is nothing but leader dots: contents pages space their dots apart, one dot a word.
+_LEADER_DOTS = re.compile(r"^[.·…]+$")
 
 
-def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[list[Word], list[Word]]:
+def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[list[Word], list[Word], list[Word]]:
     """Words with dot leaders ("Total ........ 12") cut off, since the dots would bridge the gap between columns,
-    and rules typed as characters ("-------") set apart: they are rules, not text.
+    rules typed as characters ("-------") set apart: they are rules, not text; and leaders set as dots of their own
+    (". . . . .", a contents page) set apart too.
 
-    `originals` learns the page word behind each trimmed copy.
+    `originals` learns the page word behind each trimmed copy. Returns the words, the typed rules, the leaders.
     """
     out: list[Word] = []
     rules: list[Word] = []
+    leaders: list[Word] = []
     for word in words:
         text = word.text
         # The patterns only match words that start with a rule character or end with a leader (or a space after
         # one): testing those characters first keeps the regexes off almost every word.
         if text[:1] in "-_=─━" and _TYPED_RULE.match(text):
             rules.append(word)
+            continue
+        if text[:1] in ".·…" and _LEADER_DOTS.match(text):
+            leaders.append(word)
             continue
         match = _LEADER.search(text) if text[-1:] in ".·…_" or text[-1:].isspace() else None
         if match is None:
@@ -107,11 +117,10 @@ def _without_leaders(words: list[Word], originals: dict[int, Word]) -> tuple[lis
         if kept:
             x0, y0, x1, y1 = word.bbox
             right = x0 + (x1 - x0) * len(kept) / len(word.text)
-            trimmed = Word(text=kept, bbox=(x0, y0, right, y1), size=word.size, bold=word.bold,
-                           confidence=word.confidence)
+            trimmed = replace(word, text=kept, bbox=(x0, y0, right, y1))
             originals[id(trimmed)] = word
             out.append(trimmed)
-    return out, rules
+    return out, rules, leaders
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,6 +164,16 @@ def _below_captions(stacks: list[BBox], words: list[Word], tol: float) -> list[B
         if y1 - top > tol:
             out.append((x0, top, x1, y1))
     return out
+
+
+def _without_frames(grids: list[BBox], tol: float) -> list[BBox]:
+    """Grids that hold no other grid: one around others is a page border or a panel joined to a table's rules,
+    layout rather than a table (its text outside the inner grids is running text)."""
+    def inside(inner: BBox, outer: BBox) -> bool:
+        return (outer[0] - tol <= inner[0] and inner[2] <= outer[2] + tol
+                and outer[1] - tol <= inner[1] and inner[3] <= outer[3] + tol)
+
+    return [g for g in grids if not any(other is not g and inside(other, g) for other in grids)]
 
 
 def _overlaps(a: BBox, b: BBox, tol: float) -> bool:
@@ -271,6 +290,43 @@ def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | 
     return regions
 
 
+def _tables_within(words: list[Word], horizontal, vertical, em: float, tol: float, runs: bool) -> list[Table]:
+    """Tables inside a region that is no table as a whole: a grid of rules around columns of text (a frame), or
+    a run of rows that spans a table and the text columns beside it. Each side of the region's widest gutter is
+    searched for its own runs of table-like rows; without a gutter, and when `runs` (a frame's text was not
+    searched for them), the region's runs are."""
+    parts = _columns_within(words, em, tol)
+    if not parts and runs:
+        parts = [(r, [w for w in words if _centre_in(w.bbox, r, tol)]) for r in _text_regions(words, em, tol)]
+    return [t for part, part_words in parts
+            if (t := _build_table(part, part_words, horizontal, vertical, em, tol, is_grid=False)) is not None]
+
+
+def _columns_within(words: list[Word], em: float, tol: float) -> list[tuple[BBox, list[Word]]]:
+    """A region of text that is no table, cut at its widest gutter (a blank band down its whole height, wider than
+    `_GUTTER` line heights): each side's own runs of table-like rows, with their words. Columns of text beside a
+    table put its rows into runs that span both; on its own side the table stands out again."""
+    spans = sorted((w.bbox[0], w.bbox[2]) for w in words)
+    best, cut = 0.0, None
+    reach = spans[0][1] if spans else 0.0
+    for start, stop in spans[1:]:
+        if start - reach > best:
+            best, cut = start - reach, (reach + start) / 2
+        reach = max(reach, stop)
+    if cut is None or best < _GUTTER * em:
+        return []
+    out: list[tuple[BBox, list[Word]]] = []
+    for side in ([w for w in words if w.bbox[2] <= cut], [w for w in words if w.bbox[0] >= cut]):
+        for region in _text_regions(side, em, tol) if len(side) >= 4 else []:
+            out.append((region, [w for w in side if _centre_in(w.bbox, region, tol)]))
+    return out
+
+
+# A gutter between columns of text beside a table is wider than this many line heights (wider than the gaps
+# between a table's own columns, which its text runs detect).
+_GUTTER = 3.0
+
+
 def _merge_regions(regions: list[BBox], tol: float) -> list[BBox]:
     merged = [list(r) for r in regions]
     changed = True
@@ -339,7 +395,12 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     # of the whole table.
     ruled_after = [any(top < h[0] < bottom for h in h_rows) for top, bottom in pairwise(mids)]
     pairs = list(pairwise(lines))
-    ruled_rows = bool(pairs) and sum(ruled_after) >= 0.7 * len(pairs) and len(h_in) >= 2
+    # In a closed grid, rules between some lines and not others mean cells of several lines (wrapped text in
+    # scripts without case gives no other sign; labels centred beside them add lines): three rules or more, so a
+    # rule under the header and one above a total are not taken for that.
+    ruled_rows = len(h_in) >= 2 and bool(pairs) and (
+        sum(ruled_after) >= 0.7 * len(pairs)
+        or (is_grid and sum(ruled_after) >= 3 and sum(ruled_after) >= 0.2 * len(pairs)))
     rows: list[list[list[Word]]] = [[lines[0]]]
     row_cols = {_column(w, col_x) for w in lines[0]}  # the columns the current row's words fall in
     first_number_row = None
@@ -348,7 +409,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
             join = not ruled
         else:
             cols = {_column(w, col_x) for w in line}
-            join = not ruled and _continues(rows[-1], line, cols, row_cols, em, first_number_row is None)
+            join = not ruled and _continues(rows[-1], line, cols, row_cols, em, first_number_row is None, col_x)
         if join:
             rows[-1].append(line)
             if not ruled_rows:
@@ -361,6 +422,11 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
                 row_cols = cols
 
     n_rows, n_cols = len(rows), len(col_x) + 1
+    # Whether rules run between the rows as built (rows of several lines, wrapped cells, are ruled between rows
+    # though not between lines).
+    row_mids = [(_mid(row[-1]), _mid(nxt[0])) for row, nxt in pairwise(rows)]
+    ruled_between = sum(any(low < h[0] < high for h in h_in) for low, high in row_mids)
+    rows_ruled = len(h_in) >= 2 and (ruled_rows or (bool(row_mids) and ruled_between >= 0.7 * len(row_mids)))
     slot_words: list[list[list[tuple[int, Word]]]] = [[[] for _ in range(n_cols)] for _ in range(n_rows)]
     parent = list(range(n_rows * n_cols))
 
@@ -471,9 +537,7 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     table = _compact(cells, set(kept), occupied_cols)
     if table is None:
         return None
-    texts_per_row = Counter(c.row for c in table.cells if c.text)
-    filled_rows = sum(1 for count in texts_per_row.values() if count >= 2)
-    if filled_rows < 2:
+    if not has_grid_evidence(table, ruled=rows_ruled, em=em):
         return None
     table.words = [w for r in kept for slot in slot_words[r] for _, w in slot]
     table.bbox = union_bbox([w.bbox for w in table.words])
@@ -481,6 +545,141 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
         table.bbox = (min(table.bbox[0], x0), min(table.bbox[1], y0), max(table.bbox[2], x1), max(table.bbox[3], y1))
     table.header_rows = _header_rows(table)
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class GridEvidence:
+    """What a table must show beyond blank bands between words, with the reason for each figure."""
+
+    # Rows with two or more filled cells that a ruled grid needs: its rules already say it is a table.
+    ruled_rows: int = 2
+    # The same for a table seen only in the text's alignment: two rows share column boundaries by chance (a
+    # heading beside a date, two lines of two text columns), three or more rarely do unless a grid is meant.
+    aligned_rows: int = 3
+    # ... except when a row holds this many figures side by side: numbers in a row are a table's body (a header
+    # row and one row of figures is the smallest table there is).
+    numbers_in_row: int = 2
+    # A cell is a line of running text when it is one line of at least this many characters (a line of a narrow
+    # newspaper column holds about 30; labels and figures in a table are mostly shorter) ...
+    prose_chars: int = 20
+    # ... that fills at least this share of its column's width: wrapped text runs to the column's edge on every
+    # line but a paragraph's last, while a table column is as wide as its widest cell and most cells are shorter.
+    prose_fill: float = 0.75
+    # Such lines may be at most this share of the filled cells of an unruled table: one column of descriptions
+    # beside short columns is a table; columns read line by line as rows are text columns. (Cells of several
+    # lines are not counted: paragraphs in a description column are what tables of terms hold.)
+    prose_share: float = 0.5
+    # Cells whose text runs on into the cell below (the lower one starts in lower case after no closing
+    # punctuation) are wrapped sentences: at most this share of vertical neighbours may do so.
+    wrapped_share: float = 0.25
+    # At least this share of an unruled table's columns must be columns of short cells (median shorter than
+    # `prose_chars`): labels and figures. Text columns read as a table have none or one (a column of stray marks).
+    short_columns: float = 0.5
+    # A cell box taller than this many line heights holds more than one line.
+    one_line: float = 1.6
+    # At least this share of a table's filled cells lie in one column: merged cells head a table's columns, its
+    # body has a value per column. Labels strewn over the vector lines of a drawing span several "columns" each.
+    single_column_cells: float = 0.5
+
+
+EVIDENCE = GridEvidence()
+_SENTENCE_END = (".", "!", "?", ":", ";", "。", "؟", "！", "？")
+
+
+def has_grid_evidence(table: Table, ruled: bool, em: float, settings: GridEvidence = EVIDENCE) -> bool:
+    """Whether `table` shows a grid rather than text that happens to leave blank bands (columns of prose).
+
+    `ruled`: rules run between the table's rows; such a table needs only two filled rows. A table seen in the text
+    alone (or between vertical rules only) also needs rows that share its columns, cells that are not lines of
+    running text, short columns, and no sentences wrapped from one row into the next. `em` is the line height.
+    """
+    rows = _filled_rows(table)
+    if _single_column_share(table) < settings.single_column_cells:
+        return False
+    if ruled:
+        # Two ruled rows are a table unless a sentence (or a line of code) runs from one into the other.
+        return len(rows) >= settings.aligned_rows or (
+            len(rows) >= settings.ruled_rows and _wrapped_share(table) <= settings.wrapped_share)
+    return (_enough_rows(rows, settings)
+            and _prose_share(table, em, settings) <= settings.prose_share
+            and _wrapped_share(table) <= settings.wrapped_share
+            and _short_columns(table, settings) >= settings.short_columns)
+
+
+def _enough_rows(rows: list[list[TableCell]], settings: GridEvidence) -> bool:
+    """Enough rows of several cells: `aligned_rows`, or two when one of them holds figures side by side."""
+    if len(rows) >= settings.aligned_rows:
+        return True
+    return len(rows) >= settings.ruled_rows and any(
+        sum(_is_number(c.text) for c in row) >= settings.numbers_in_row for row in rows)
+
+
+def _single_column_share(table: Table) -> float:
+    """Share of the filled cells that cover a single column."""
+    filled = [c for c in table.cells if c.text]
+    return sum(c.col_span == 1 for c in filled) / len(filled) if filled else 0.0
+
+
+def _filled_rows(table: Table) -> list[list[TableCell]]:
+    """The rows with text in two or more cells, each as its filled cells that start in it."""
+    by_row: dict[int, list[TableCell]] = {}
+    for cell in table.cells:
+        if cell.text:
+            by_row.setdefault(cell.row, []).append(cell)
+    return [cells for _, cells in sorted(by_row.items()) if len(cells) >= 2]
+
+
+def _prose_share(table: Table, em: float, settings: GridEvidence) -> float:
+    """Share of the filled cells that are single lines of running text: long, and as wide as their column."""
+    filled = [c for c in table.cells if c.text]
+    if not filled:
+        return 0.0
+    # Each column's extent: from its own cells, widened by the cells that span it.
+    extent: dict[int, tuple[float, float]] = {}
+    for cell in sorted(filled, key=lambda c: c.col_span):
+        for col in range(cell.col, cell.col + cell.col_span):
+            if cell.col_span == 1 or col not in extent:
+                left, right = extent.get(col, (cell.bbox[0], cell.bbox[2]))
+                extent[col] = (min(left, cell.bbox[0]), max(right, cell.bbox[2]))
+    prose = 0
+    for cell in filled:
+        if len(cell.text) < settings.prose_chars or cell.bbox[3] - cell.bbox[1] > settings.one_line * em:
+            continue
+        left = min(extent[c][0] for c in range(cell.col, cell.col + cell.col_span))
+        right = max(extent[c][1] for c in range(cell.col, cell.col + cell.col_span))
+        if cell.bbox[2] - cell.bbox[0] >= settings.prose_fill * (right - left):
+            prose += 1
+    return prose / len(filled)
+
+
+def _wrapped_share(table: Table) -> float:
+    """Share of vertical neighbours (two filled cells, one above the other) where a sentence wraps from the upper
+    into the lower: what columns of text read row by row look like."""
+    grid = table.grid()
+    pairs = wrapped = 0
+    for upper_row, lower_row in pairwise(grid):
+        for upper, lower in zip(upper_row, lower_row, strict=True):
+            if upper is None or lower is None or upper is lower or not upper.text or not lower.text:
+                continue
+            pairs += 1
+            if lower.text[:1].islower() and not upper.text.rstrip().endswith(_SENTENCE_END):
+                wrapped += 1
+    return wrapped / pairs if pairs else 0.0
+
+
+def _short_columns(table: Table, settings: GridEvidence) -> float:
+    """Share of the table's columns whose cells are mostly short (labels, figures), by the median length."""
+    lengths: dict[int, list[int]] = {}
+    for cell in table.cells:
+        if cell.text and cell.col_span == 1:
+            lengths.setdefault(cell.col, []).append(len(cell.text))
+    if not lengths:
+        return 0.0
+    return sum(1 for values in lengths.values() if median(values) < settings.prose_chars) / len(lengths)
+
+
+def _mid(line: list[Word]) -> float:
+    return median((w.bbox[1] + w.bbox[3]) / 2 for w in line)
 
 
 def _rows(items: list) -> list[list]:
@@ -559,7 +758,7 @@ def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
 
 
 def _continues(row: list[list[Word]], line: list[Word], cols: set[int], row_cols: set[int], em: float,
-               in_header: bool) -> bool:
+               in_header: bool, col_x: list[float]) -> bool:
     """True when `line` is a wrapped continuation of the row above it rather than a row of its own.
 
     `cols` and `row_cols` are the columns that the line's and the row's words fall in.
@@ -571,7 +770,9 @@ def _continues(row: list[list[Word]], line: list[Word], cols: set[int], row_cols
     if not cols <= row_cols:
         return False
     first = line[0].text
-    if (first[:1].islower() or (first.startswith("(") and cols == {0})) and not _is_number(first):
+    # A single letter alone in its cell is a mark (a tick drawn from a symbol font), not the rest of a sentence.
+    mark = len(first) == 1 and (len(line) == 1 or _column(line[1], col_x) != _column(line[0], col_x))
+    if ((first[:1].islower() and not mark) or (first.startswith("(") and cols == {0})) and not _is_number(first):
         return True
     prev_last = prev[-1].text
     if prev_last.endswith(("-", ",")) or prev_last.lower() in {"and", "of", "or", "the", "in", "for", "to", "with"}:
@@ -586,15 +787,22 @@ def _column(word: Word, col_x: list[float]) -> int:
 
 
 def _cell_text(content: list[tuple[int, int, Word]]) -> str:
+    """A cell's words as text: its own lines top down, each left to right.
+
+    The lines are found again among the cell's words alone: a row's line can take in words of several heights
+    (a header centred beside two stacked lines), which would otherwise put "enc-layers" before the "#" above it.
+    """
     if not content:
         return ""
     if len(content) == 1:  # one word: what join_lines makes of it
         return content[0][2].text.strip()
-    by_line: dict[tuple[int, int], list[Word]] = {}
-    for r, li, w in content:
-        by_line.setdefault((r, li), []).append(w)
-    return join_lines([" ".join(w.text for w in sorted(ws, key=lambda w: w.bbox[0]))
-                       for _, ws in sorted(by_line.items())])
+    lines = _text_lines([w for _, _, w in content])
+    return join_lines([" ".join(w.text for w in _reading_order(line)) for line in lines])
+
+
+def _reading_order(words: list[Word]) -> list[Word]:
+    """One cell line's words (left to right) as they read: right-to-left script reads from the right."""
+    return logical_order(words) if any(w.rtl for w in words) else words
 
 
 def _compact(cells: list[TableCell], occupied_rows: set[int], occupied_cols: set[int]) -> Table | None:

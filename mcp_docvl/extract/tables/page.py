@@ -10,20 +10,23 @@ from PIL import Image
 
 from mcp_docvl.documents.model import Block, Line, Table, Word
 from mcp_docvl.documents.rulings import Rulings, rulings_from_image
+from mcp_docvl.extract.furniture import split_furniture
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order, rows_in_order
 from mcp_docvl.extract.tables.grid import find_tables
 from mcp_docvl.extract.tables.render import to_markdown
 
 
-def page_blocks(words: list[Word], tables: list[Table], lines: list[Line]) -> list[Block]:
-    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text.
+def page_blocks(words: list[Word], tables: list[Table], lines: list[Line], width: float, height: float) -> list[Block]:
+    """Blocks in reading order: tables as table blocks, the words they hold left out of the running text, page
+    furniture (running heads, page numbers, footers) as furniture blocks before and after the body.
 
     `lines` are the lines of all `words`; they are rebuilt only when tables took some words away.
     """
-    if not tables:
-        return make_blocks(reading_order(lines))
-    text = make_blocks(reading_order(build_lines(words_outside(words, tables))))
-    return insert_tables(text, table_blocks(tables))
+    if tables:
+        lines = build_lines(words_outside(words, tables))
+    body, above, below = split_furniture(reading_order(lines), width, height)
+    text = make_blocks(body)
+    return above + (insert_tables(text, table_blocks(tables)) if tables else text) + below
 
 
 def image_page_tables(image: Image.Image, words: list[Word], scale: tuple[float, float] = (1.0, 1.0)) -> list[Table]:

@@ -1,0 +1,88 @@
+"""Structure on pages the project writes: tables need a grid's evidence, headings are found and split off."""
+
+import io
+import re
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from mcp_docvl.config import Settings
+from mcp_docvl.documents import open_document
+from mcp_docvl.engines.ocr import OcrEngine
+from mcp_docvl.features.read import read_document
+from mcp_docvl.samples import (
+    NUMERIC_TABLE,
+    THREE_COLUMN_PARAGRAPHS,
+    borderless_numeric_table,
+    heading_page,
+    multiline_header_table,
+    three_column_prose,
+)
+
+
+def _markdown(data: bytes, tmp_path: Path, settings: Settings, suffix: str = ".pdf", **kwargs) -> str:
+    path = tmp_path / f"page{suffix}"
+    path.write_bytes(data)
+    return read_document(str(path), settings=settings, **kwargs).pages[0].content
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w,.]+", text)
+
+
+def test_three_columns_of_prose_are_not_a_table(tmp_path: Path, settings: Settings):
+    page = _markdown(three_column_prose(), tmp_path, settings)
+    # Columns of wrapped lines on shared baselines leave blank gutters down the page, as a table does; with no
+    # rule and no short aligned cells they are text.
+    assert "|" not in page
+    assert page.startswith("# Register of Notices\n\n")
+    body = _words(page)
+    for paragraph in THREE_COLUMN_PARAGRAPHS:
+        assert all(word in body for word in _words(paragraph))
+
+
+def test_borderless_numeric_table_is_found(tmp_path: Path, settings: Settings):
+    page = _markdown(borderless_numeric_table(), tmp_path, settings)
+    rows = ["| " + " | ".join(row) + " |" for row in NUMERIC_TABLE]
+    assert page == ("Sales by region, in units, for the last three years, as reported by each office.\n\n"
+                    + "\n".join([rows[0], "| --- | --- | --- | --- |", *rows[1:]]))
+
+
+def test_header_cells_of_two_lines_read_top_down(tmp_path: Path, settings: Settings):
+    page = _markdown(multiline_header_table(), tmp_path, settings)
+    # "Language" sits between the two header lines and joins them into one row line; each cell's own words are
+    # still read line by line.
+    assert page.splitlines()[0] == "| # enc-layers | # dec-layers | Language | Time (secs) |"
+    assert "| 6 | 6 | OTSL | 2.73 |" in page
+
+
+def test_headings_by_size_and_by_section_number(tmp_path: Path, settings: Settings):
+    blocks = _markdown(heading_page(), tmp_path, settings).split("\n\n")
+    assert blocks[0] == "# Reading Speed Study"
+    assert blocks[1].startswith("The study measures")
+    # A section number at body size with space above, its paragraph after it as a block of its own.
+    assert re.fullmatch(r"#{2,6} 5\.1 Hyper Parameter Optimization", blocks[2])
+    assert blocks[3].startswith("We chose the public data set")
+
+
+def test_bold_heading_above_same_size_text_is_split(tmp_path: Path, settings: Settings):
+    doc = open_document(heading_page(), "application/pdf")
+    if not any(w.bold for w in doc.text_layer(0).words):
+        pytest.skip("the text layer does not report Helvetica-Bold as bold yet (weights from font names)")
+    blocks = _markdown(heading_page(), tmp_path, settings).split("\n\n")
+    at = next(i for i, b in enumerate(blocks) if b.endswith("Method Overview"))
+    assert re.fullmatch(r"#{2,6} Method Overview", blocks[at])
+    assert blocks[at + 1].startswith("Each reader saw twelve pages")
+
+
+def test_heading_by_line_height_on_a_scan(tmp_path: Path, settings: Settings, ocr: OcrEngine):
+    # The OCR path has no fonts: the title's boxes are taller than the body's, and that makes it a heading.
+    pdf = pdfium.PdfDocument(heading_page())
+    image = pdf[0].render(scale=150 / 72).to_pil()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    page = _markdown(buffer.getvalue(), tmp_path, settings, suffix=".png", engine=ocr)
+    blocks = page.split("\n\n")
+    assert blocks[0] == "# Reading Speed Study"
+    assert not any(b.startswith("#") and "study measures" in b for b in blocks)
