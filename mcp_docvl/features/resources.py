@@ -65,7 +65,8 @@ def _page_number(n: str | int, page_count: int) -> int:
     except ValueError:
         raise InvalidArgument(f"Page {n!r} is not a number.", "Use a 1-based page number.") from None
     if not 1 <= number <= page_count:
-        raise InvalidArgument(f"Page {number} is out of range: the document has {page_count} pages.",
+        raise InvalidArgument(f"Page {number} is out of range: the document has {page_count} "
+                              f"page{'s' if page_count != 1 else ''}.",
                               f"Use a page from 1 to {page_count}.")
     return number
 
