@@ -7,19 +7,22 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import RESOURCES
-from docs import RULED_ROWS, ruled_table_pdf, scanned_pdf, text_pages
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, TextContent
 
+from docs import RULED_ROWS, ruled_table_pdf, scanned_pdf, text_pages
 from mcp_docvl.config import Settings
 from mcp_docvl.engines.ocr import OcrEngine
+from mcp_docvl.features.read import read_document
 from mcp_docvl.mcp.server import build_server
+from mcp_docvl.mcp.workers import run_isolated
 from mcp_docvl.samples import Text, make_pdf
 
 SAMPLE = str(RESOURCES / "sample.pdf")
@@ -196,7 +199,7 @@ async def test_an_off_document_question_is_answered_null_not_an_error(settings: 
 
 async def test_answer_about_ranks_a_document_longer_than_the_page_limit(engine: OcrEngine, tmp_path: Path):
     pages = text_pages(12, "plain")
-    pages[10] = pages[10][:1] + [Text(72, 120, "The harbour master signs every manifest in green ink.")]
+    pages[10] = [*pages[10][:1], Text(72, 120, "The harbour master signs every manifest in green ink.")]
     book = tmp_path / "long.pdf"
     book.write_bytes(make_pdf(pages))
     settings = Settings.from_env(roots=[tmp_path], cache_dir=tmp_path / "cache", max_pages_per_call=5)
@@ -241,3 +244,14 @@ async def test_caller_errors_on_resources_are_invalid_params(settings: Settings,
     assert "Page 1 has no table 5: it has 1 table" in missing_table.value.error.message
     assert csv.startswith("Region,Units")
     assert not past.is_error and "page 1 has 1 table (0)" in past.structured_content["message"]
+
+
+def test_a_worker_process_stops_at_the_deadline_it_is_given(tmp_path: Path):
+    """The deadline crosses into the worker process (one monotonic clock): the worker returns its first page and
+    a cursor instead of running on until the parent kills it."""
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scanned_pdf(3))
+    settings = Settings.from_env(roots=[tmp_path], cache_dir=tmp_path / "cache", call_timeout=120)
+    result = run_isolated(read_document, {"source": str(scan), "settings": settings, "engine": None,
+                                          "deadline": time.monotonic() + 0.01}, settings)
+    assert [p.page for p in result.pages] == [1] and result.next_cursor and "call time limit" in result.continuation
