@@ -158,9 +158,11 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
     limits = describe_limits(settings)
 
     def tool(name: str, title: str, annotations: ToolAnnotations) -> Callable[[Any], Any]:
-        """Register a tool; its description is its docstring without the source's indentation, then the limits."""
+        """Register a tool; its description is its docstring as plain paragraphs (no source indentation, no line
+        wrapping), then the limits."""
         def register(func: Any) -> Any:
-            description = f"{inspect.cleandoc(func.__doc__ or '')}\n\n{limits}"
+            paragraphs = inspect.cleandoc(func.__doc__ or "").split("\n\n")
+            description = "\n\n".join([*(" ".join(p.split()) for p in paragraphs), limits])
             return server.tool(name=name, title=title, annotations=annotations, description=description)(func)
         return register
 
