@@ -27,8 +27,9 @@ from mcp_docvl.version import __version__
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", action="append", metavar="DIR",
-                        help="Directory whose files may be read (repeatable). Default: the current directory "
-                             "(serve), any local path you name (read). Also DOCVL_ROOTS.")
+                        help="Directory whose files may be read (repeatable). Default: none for serve (only URLs "
+                             "and inline data are read), any local path you name for read and warmup. Also "
+                             "DOCVL_ROOTS.")
     parser.add_argument("--engine", help="Recognition engine for pages without text: ocr (default), transformers "
                                          "(a local vision-language model) or openai (an OpenAI-compatible server). "
                                          "Also DOCVL_ENGINE.")
@@ -76,8 +77,17 @@ def _settings(args: argparse.Namespace, default_roots: list[Path] | None = None)
                              max_concurrent_fetches=args.max_fetches, allow_hard_links=args.allow_hard_links)
 
 
+def _warn_missing_roots(settings: Settings) -> None:
+    """A root that does not exist is most likely a typo in the host's config: say so where its log shows it."""
+    for root in settings.roots:
+        if not root.is_dir():
+            print(f"warning: root {root} does not exist or is not a directory; no file under it can be read. "
+                  "Check --root / DOCVL_ROOTS.", file=sys.stderr)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    _warn_missing_roots(settings)
     if args.http:
         verifier, auth = _auth(args)
         options = HttpOptions(host=args.host, port=args.port, auth=verifier is not None,

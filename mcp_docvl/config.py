@@ -57,8 +57,9 @@ def _env_bool(name: str, default: bool) -> bool:
 class Settings:
     """Everything configurable. Create with `Settings.from_env()` to honour `DOCVL_*` variables."""
 
-    # Local files are readable only under these directories (checked on the resolved real path).
-    roots: list[Path] = field(default_factory=lambda: [Path.cwd()])
+    # Local files are readable only under these directories (checked on the resolved real path). None given: no
+    # local file is read (URLs and inline data still are), since hosts start servers anywhere, even in /.
+    roots: list[Path] = field(default_factory=list)
     # Largest document we accept, from any source.
     max_bytes: int = 100 * MiB
     # Seconds to connect / to wait between bytes / for a whole download.
@@ -75,6 +76,10 @@ class Settings:
     max_pages_per_call: int = 200
     # Default cap on the characters of content one call returns.
     max_output_chars: int = 40_000
+    # Largest max_chars / max_tokens a caller may ask for: one result of 100,000 characters (about 25,000 tokens)
+    # already takes a large share of an agent's context; more is read in further calls with the cursor.
+    max_chars_cap: int = 100_000
+    max_tokens_cap: int = 25_000
     # Resolution for rendering pages that must be recognised (OCR); 200 dpi suits body text.
     ocr_dpi: int = 200
     # Largest rendered page, in pixels, so a huge page size cannot exhaust memory.
@@ -151,7 +156,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         settings = cls(
-            roots=[Path(p) for p in _env_list("DOCVL_ROOTS")] or [Path.cwd()],
+            roots=[Path(p) for p in _env_list("DOCVL_ROOTS")],
             max_bytes=_env_int("DOCVL_MAX_BYTES", cls.max_bytes),
             fetch_total_timeout=_env_float("DOCVL_FETCH_TIMEOUT", cls.fetch_total_timeout),
             allow_private_urls=_env_bool("DOCVL_ALLOW_PRIVATE_URLS", cls.allow_private_urls),
@@ -159,6 +164,8 @@ class Settings:
             allow_hard_links=_env_bool("DOCVL_ALLOW_HARD_LINKS", cls.allow_hard_links),
             max_pages_per_call=_env_int("DOCVL_MAX_PAGES", cls.max_pages_per_call),
             max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
+            max_chars_cap=_env_int("DOCVL_MAX_CHARS_CAP", cls.max_chars_cap),
+            max_tokens_cap=_env_int("DOCVL_MAX_TOKENS_CAP", cls.max_tokens_cap),
             ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
             engine=os.environ.get("DOCVL_ENGINE", cls.engine),
             ocr_runtime=os.environ.get("DOCVL_OCR_RUNTIME", cls.ocr_runtime),

@@ -70,14 +70,14 @@ class ReadDocumentResult(Paging):
     estimated_tokens: int = Field(default=0, description="Estimated LLM tokens of the returned content.")
     warnings: list[str] = Field(default_factory=list, description="Document-level notes.")
 
-    def combined(self) -> str:
-        """All returned pages as one string, with page markers, for people and agents."""
+    def combined(self, continuation: bool = True) -> str:
+        """All returned pages as one string, with page markers, for people and agents (and the continuation)."""
         parts = []
         for page in self.pages:
             marker = f"<!-- page {page.page} -->" if self.format == "markdown" else f"[page {page.page}]"
             parts.append(f"{marker}\n{page.content}" if page.content else marker)
         text = "\n\n".join(parts)
-        if self.continuation:
+        if continuation and self.continuation:
             text += f"\n\n[{self.continuation}]"
         return text
 
@@ -164,6 +164,8 @@ class AnswerResult(BaseModel):
     model: str | None = Field(default=None, description="The engine or model that produced the answer, if any.")
     reason: str | None = Field(default=None, description="Why `answer` is null, when it is.")
     pages_searched: list[int] = Field(description="The pages that were searched.")
+    warnings: list[str] = Field(default_factory=list, description="Anything the caller should know, e.g. pages "
+                                "not searched before the call time limit.")
 
 
 class FieldResult(BaseModel):

@@ -1,15 +1,36 @@
-"""Page selections like "1-3,7,10-" (1-based, inclusive)."""
+"""Page selections like "1-3,7,10-" (1-based, inclusive), a page number (3) or a list of them ([1, 2])."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mcp_docvl.errors import InvalidArgument
 
+# What a caller may pass as `pages`: the string forms, one page number, or a list of page numbers.
+PageSpec = str | int | Sequence[int] | None
+PAGES_FORMS = 'a page selection like "1-3,7", "5-" or "last", a page number like 3, or a list like [1, 2]'
 
-def parse_pages(spec: str | None, page_count: int) -> list[int]:
+
+def pages_text(spec: PageSpec) -> str | None:
+    """`spec` as the one string form ("1-3,7"); a clear error for anything that is not a page selection."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return str(spec)
+    if isinstance(spec, Sequence) and all(isinstance(n, int) and not isinstance(n, bool) for n in spec):
+        if not spec:
+            raise InvalidArgument("pages=[] selects no page.", f"Pass {PAGES_FORMS}, or leave pages out for all.")
+        return ",".join(map(str, spec))
+    raise InvalidArgument(f"pages={spec!r} is not a page selection.", f"Pass {PAGES_FORMS}.")
+
+
+def parse_pages(spec: PageSpec, page_count: int) -> list[int]:
     """Return the selected 1-based page numbers in order, without duplicates.
 
-    Accepts single pages, ranges `a-b`, open ranges `a-` and `-b` (like a print dialog), `last` and `all`.
+    Accepts single pages, ranges `a-b`, open ranges `a-` and `-b` (like a print dialog), `last` and `all`; a page
+    number or a list of page numbers means those pages.
     """
+    spec = pages_text(spec)
     if spec is None or not str(spec).strip() or str(spec).strip().lower() == "all":
         return list(range(1, page_count + 1))
     selected: list[int] = []

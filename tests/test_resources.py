@@ -86,11 +86,12 @@ async def test_resources_work_after_a_restart_without_the_original(settings: Set
 async def test_token_paging_returns_every_page_exactly_once(settings: Settings, ocr: OcrEngine, book: Path,
                                                             max_tokens: int):
     async with Client(build_server(settings, engine=ocr)) as client:
-        full = (await client.call_tool("read_document", {"source": str(book), "max_chars": 10**6})).structured_content
+        whole = {"source": str(book), "max_chars": settings.max_chars_cap}
+        full = (await client.call_tool("read_document", whole)).structured_content
         pieces: dict[int, str] = {}
         cursor = None
         for _ in range(200):
-            args = {"source": str(book), "max_tokens": max_tokens, "max_chars": 10**6}
+            args = {"source": str(book), "max_tokens": max_tokens, "max_chars": settings.max_chars_cap}
             if cursor:
                 args["cursor"] = cursor
             data = (await client.call_tool("read_document", args)).structured_content

@@ -9,6 +9,7 @@ inside a small context.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import unicodedata
@@ -26,6 +27,10 @@ import bm25s.stopwords as stopword_lists
 from tokenizers import normalizers, pre_tokenizers
 
 from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
+
+# bm25s sets its own logger to DEBUG, so every index it builds ("Building index from tokens") reaches stderr
+# through any handler on the root logger: a stdio server's log would fill with it.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Passage size: small enough to cite precisely, large enough to hold a fact and its label.
 _PASSAGE_CHARS = 400

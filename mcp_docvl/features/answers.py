@@ -17,12 +17,14 @@ import re
 from dataclasses import dataclass
 
 from mcp_docvl.config import Settings
-from mcp_docvl.documents.model import Page
 from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.retrieval import Ranked, page_passages, query_terms, rank, tokenize
-from mcp_docvl.models import AnswerMethod, AnswerResult, Citation, DocumentInfo
+from mcp_docvl.features.read import ProgressCallback
+from mcp_docvl.limits import Deadline, stopped_for_time
+from mcp_docvl.models import AnswerMethod, AnswerResult, Citation, DocumentInfo, Unit
+from mcp_docvl.page_ranges import PageSpec
 from mcp_docvl.pipeline.session import Session, open_session
 from mcp_docvl.sources import Source
 
@@ -68,8 +70,12 @@ class ModelReply:
 @dataclass(slots=True)
 class _Evidence:
     info: DocumentInfo
-    pages: list[Page]
+    # The pages searched, in order, and each one's unit (for citations); only their passages are kept.
+    searched: list[int]
+    units: dict[int, Unit]
     ranked: list[Ranked]
+    # Why some selected pages were not searched (the call time limit), when that happened.
+    warnings: list[str]
 
 
 def _check_question(question: str) -> str:
@@ -85,29 +91,52 @@ def _check_question(question: str) -> str:
     return question
 
 
-def _gather(session: Session, question: str, pages: str | None, top_k: int) -> _Evidence:
+def _gather(session: Session, question: str, pages: PageSpec, top_k: int, deadline: float | None = None,
+            progress: ProgressCallback | None = None) -> _Evidence:
+    """Rank the passages of the selected pages (default: the whole document) against the question.
+
+    The pages are walked one at a time and only their passages are kept, so a document of any length is ranked
+    as a whole in bounded memory; `deadline` stops the walk in time, and the warning says which pages were left.
+    """
     numbers, _ = session.select(pages)
-    limit = session.settings.max_pages_per_call
-    if len(numbers) > limit:
-        raise InvalidArgument(f"{len(numbers)} pages were selected; one question searches at most {limit}.",
-                              "Narrow `pages` to the part of the document that should hold the answer.")
-    loaded = [page for number in numbers if (page := session.pages.page(number)) is not None]
-    passages = [p for page in loaded for p in page_passages(page)]
-    return _Evidence(info=session.info, pages=loaded, ranked=rank(passages, question, top_k))
+    clock = Deadline(deadline)
+    searched: list[int] = []
+    units: dict[int, Unit] = {}
+    passages = []
+    warnings: list[str] = []
+    for position, number in enumerate(numbers):
+        if clock.no_time_for_another_page():
+            rest = numbers[position:]
+            warnings.append(stopped_for_time(session.settings, f"pages {_span(rest)} were not searched. Ask again "
+                                             f'with pages="{rest[0]}-" (or narrower pages) to search them.'))
+            break
+        page = session.pages.page(number)
+        if page is not None:
+            searched.append(number)
+            units[number] = page.unit
+            passages += page_passages(page)
+        clock.page_done()
+        if progress:
+            progress(position + 1, len(numbers))
+    return _Evidence(info=session.info, searched=searched, units=units, ranked=rank(passages, question, top_k),
+                     warnings=warnings)
 
 
-def _off_topic(question: str, evidence: _Evidence) -> InvalidArgument:
+def _not_in_document(question: str, evidence: _Evidence) -> AnswerResult:
+    """The answer to a question none of whose terms occur in the searched pages: null, with the reason."""
     terms = ", ".join(sorted(set(query_terms(question))))
-    searched = _page_list(evidence.pages)
-    return InvalidArgument(
-        f"None of the question's terms ({terms}) occur in page(s) {searched} of the document, so it cannot be "
-        "answered from it.",
-        "Check that this is the right document and pages, or rephrase with words the document uses.",
+    return AnswerResult(
+        document=evidence.info, question=question, answer=None, citations=[], confidence=0.0, method="retrieval",
+        model=None, pages_searched=evidence.searched, warnings=evidence.warnings,
+        reason=f"None of the question's terms ({terms}) occur in page(s) {_span(evidence.searched)} of the document, "
+        "so it does not answer the question there. Check that this is the right document and pages, or rephrase "
+        "with words the document uses.",
     )
 
 
-def _page_list(pages: list[Page]) -> str:
-    numbers = [p.number for p in pages]
+def _span(numbers: list[int]) -> str:
+    if not numbers:
+        return "none"
     return f"{numbers[0]}-{numbers[-1]}" if len(numbers) > 2 else ", ".join(map(str, numbers))
 
 
@@ -126,8 +155,9 @@ def _build_prompt(question: str, ranked: list[Ranked]) -> AnswerPrompt:
     return AnswerPrompt(system=SYSTEM_PROMPT, text=text, max_tokens=512, evidence=tuple(used))
 
 
-def answer_prompt(source: str | Source, question: str, pages: str | None = None, *, password: str | None = None,
-                  settings: Settings | None = None, engine: Engine | None = None) -> AnswerPrompt | None:
+def answer_prompt(source: str | Source, question: str, pages: PageSpec = None, *, password: str | None = None,
+                  settings: Settings | None = None, engine: Engine | None = None,
+                  deadline: float | None = None) -> AnswerPrompt | None:
     """The prompt an outside model should answer (None when the question matches nothing in the document).
 
     Pass the model's reply back to `answer_about(..., reply=...)`; both calls rank the same passages.
@@ -135,12 +165,12 @@ def answer_prompt(source: str | Source, question: str, pages: str | None = None,
     settings = settings or Settings.from_env()
     question = _check_question(question)
     with open_session(source, settings, password=password, engine=engine) as session:
-        evidence = _gather(session, question, pages, _MODEL_PASSAGES)
+        evidence = _gather(session, question, pages, _MODEL_PASSAGES, deadline)
     return _build_prompt(question, evidence.ranked) if evidence.ranked else None
 
 
-def _citation(item: Ranked, pages: list[Page]) -> Citation:
-    unit = next((p.unit for p in pages if p.number == item.passage.page), "pt")
+def _citation(item: Ranked, units: dict[int, Unit]) -> Citation:
+    unit = units.get(item.passage.page, "pt")
     return Citation(page=item.passage.page, bbox=tuple(round(v, 2) for v in item.passage.bbox), unit=unit,
                     text=item.passage.text, score=round(item.score, 3))
 
@@ -177,35 +207,39 @@ def _support(answer: str, cited: list[Ranked]) -> float:
 def _from_reply(question: str, evidence: _Evidence, prompt: AnswerPrompt, reply: str, method: AnswerMethod,
                 model: str | None) -> AnswerResult:
     answer, numbers = _parse_reply(reply)
-    searched = [p.number for p in evidence.pages]
+    searched = evidence.searched
     if answer is None:
         return AnswerResult(document=evidence.info, question=question, answer=None, citations=[], confidence=0.0,
                             method=method, model=model, reason="The model found no answer in the document.",
-                            pages_searched=searched)
+                            pages_searched=searched, warnings=evidence.warnings)
     cited = [prompt.evidence[n - 1] for n in dict.fromkeys(numbers) if 1 <= n <= len(prompt.evidence)]
     if not cited:
         # The model named no passage: cite the ones that hold most of the answer's words.
         scored = sorted(prompt.evidence, key=lambda r: -_support(answer, [r]))
         cited = [r for r in scored[:2] if _support(answer, [r]) > 0]
     return AnswerResult(document=evidence.info, question=question, answer=answer,
-                        citations=[_citation(r, evidence.pages) for r in cited],
+                        citations=[_citation(r, evidence.units) for r in cited],
                         confidence=_support(answer, cited) if cited else 0.0, method=method, model=model,
-                        pages_searched=searched)
+                        pages_searched=searched, warnings=evidence.warnings)
 
 
-def answer_about(source: str | Source, question: str, pages: str | None = None, *, password: str | None = None,
+def answer_about(source: str | Source, question: str, pages: PageSpec = None, *, password: str | None = None,
                  settings: Settings | None = None, engine: Engine | None = None, reply: ModelReply | None = None,
-                 top_k: int = 5) -> AnswerResult:
-    """Answer `question` from the document, with citations (see the module docstring for who answers)."""
+                 top_k: int = 5, deadline: float | None = None,
+                 progress: ProgressCallback | None = None) -> AnswerResult:
+    """Answer `question` from the document, with citations (see the module docstring for who answers).
+
+    A question none of whose terms occur in the searched pages gets `answer` None with the reason (no model is
+    asked). `deadline` (a `time.monotonic()` instant) stops the search of a long document in time."""
     settings = settings or Settings.from_env()
     question = _check_question(question)
     if engine is None:
         engine = create_engine(settings)
     with open_session(source, settings, password=password, engine=engine) as session:
-        evidence = _gather(session, question, pages, max(top_k, _MODEL_PASSAGES))
+        evidence = _gather(session, question, pages, max(top_k, _MODEL_PASSAGES), deadline, progress)
         # A VLM may still see the answer (a chart, a stamp) where no word matches: it gets the first pages.
         if not evidence.ranked and not isinstance(engine, GenerativeEngine):
-            raise _off_topic(question, evidence)
+            return _not_in_document(question, evidence)
         prompt = _build_prompt(question, evidence.ranked)
         if isinstance(engine, GenerativeEngine):
             images = _page_images(session, evidence)
@@ -215,18 +249,18 @@ def answer_about(source: str | Source, question: str, pages: str | None = None, 
         return _from_reply(question, evidence, prompt, reply.text, "sampling", reply.model)
     top = evidence.ranked[:top_k]
     return AnswerResult(
-        document=evidence.info, question=question, answer=None, citations=[_citation(r, evidence.pages) for r in top],
+        document=evidence.info, question=question, answer=None, citations=[_citation(r, evidence.units) for r in top],
         confidence=top[0].coverage, method="retrieval", model=None,
         reason="No answering model is available (the engine is not a vision-language model and the client offered "
         "no sampling); the citations are the passages most likely to hold the answer, best first.",
-        pages_searched=[p.number for p in evidence.pages],
+        pages_searched=evidence.searched, warnings=evidence.warnings,
     )
 
 
 def _page_images(session: Session, evidence: _Evidence) -> list:
     numbers = list(dict.fromkeys(r.passage.page for r in evidence.ranked))[:_VLM_PAGES]
     if not numbers:
-        numbers = [p.number for p in evidence.pages[:_VLM_PAGES]]
+        numbers = evidence.searched[:_VLM_PAGES]
     return [session.image(n, _IMAGE_DPI) for n in numbers]
 
 

@@ -10,7 +10,9 @@ from mcp_docvl.cursor import encode_cursor
 from mcp_docvl.engines import Engine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.render import Format
+from mcp_docvl.limits import Deadline, stopped_for_time
 from mcp_docvl.models import PageContent, ReadDocumentResult
+from mcp_docvl.page_ranges import PageSpec
 from mcp_docvl.pipeline.session import Session, open_session
 from mcp_docvl.sources import Source
 from mcp_docvl.tokens import chars_within, estimate_tokens
@@ -18,16 +20,18 @@ from mcp_docvl.tokens import chars_within, estimate_tokens
 ProgressCallback = Callable[[int, int], None]
 
 
-def read_document(source: str | Source, pages: str | None = None, format: Format = "markdown",
+def read_document(source: str | Source, pages: PageSpec = None, format: Format = "markdown",
                   max_chars: int | None = None, password: str | None = None, cursor: str | None = None,
                   settings: Settings | None = None, engine: Engine | None = None,
                   progress: ProgressCallback | None = None, max_tokens: int | None = None,
-                  include_furniture: bool = False) -> ReadDocumentResult:
+                  include_furniture: bool = False, deadline: float | None = None) -> ReadDocumentResult:
     """Read `source` (path, URL, data: URI/base64, or a loaded `Source`) and return its pages as content.
 
     The output is capped at `max_chars` characters (default from settings); when cut, `next_cursor` continues
     exactly where it stopped; `max_tokens` caps it by estimated tokens (see `mcp_docvl.tokens`) as well.
     Page furniture (running heads, page numbers, footers, line numbers) is left out unless `include_furniture`.
+    `deadline` (a `time.monotonic()` instant) stops it starting pages it would not finish in time; the pages
+    done come back with `next_cursor` for the rest.
     """
     settings = settings or Settings.from_env()
     if format not in ("markdown", "text"):
@@ -39,12 +43,13 @@ def read_document(source: str | Source, pages: str | None = None, format: Format
         raise InvalidArgument("max_tokens must be at least 1.", "Pass a positive number, e.g. 8000.")
     with open_session(source, settings, password=password, engine=engine) as session:
         selected, (_, skip_chars) = session.select(pages, cursor)
-        return read_pages(session, selected, format, budget, skip_chars, progress, max_tokens, include_furniture)
+        return read_pages(session, selected, format, budget, skip_chars, progress, max_tokens, include_furniture,
+                          Deadline(deadline))
 
 
 def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, skip_chars: int = 0,
                progress: ProgressCallback | None = None, max_tokens: int | None = None,
-               include_furniture: bool = False) -> ReadDocumentResult:
+               include_furniture: bool = False, deadline: Deadline | None = None) -> ReadDocumentResult:
     """Pages `selected` of the session's document as content, within `budget` characters (and `max_tokens`), with
     page furniture only when `include_furniture`."""
     sha256 = session.source.sha256
@@ -66,6 +71,11 @@ def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, 
             next_cursor = encode_cursor(sha256, number, 0)
             continuation = (f"Output reached {limit_text}; pages {number}-{selected[-1]} were not read. "
                             "Call again with cursor=next_cursor, or raise max_chars/max_tokens.")
+            break
+        if deadline is not None and deadline.no_time_for_another_page():
+            next_cursor = encode_cursor(sha256, number, skip_chars)
+            continuation = stopped_for_time(session.settings, f"pages {number}-{selected[-1]} were not read. Call "
+                                            "again with cursor=next_cursor to continue (or with fewer pages).")
             break
         page = session.pages.rendered(number, fmt, include_furniture)
         content = page.content
@@ -95,6 +105,8 @@ def read_pages(session: Session, selected: list[int], fmt: Format, budget: int, 
         used += len(content)
         used_tokens += content_tokens
         skip_chars = 0
+        if deadline is not None:
+            deadline.page_done()
         if progress:
             progress(position + 1, len(selected))
         if not complete:

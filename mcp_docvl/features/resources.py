@@ -65,7 +65,8 @@ def _page_number(n: str | int, page_count: int) -> int:
     except ValueError:
         raise InvalidArgument(f"Page {n!r} is not a number.", "Use a 1-based page number.") from None
     if not 1 <= number <= page_count:
-        raise InvalidArgument(f"Page {number} is out of range: the document has {page_count} pages.",
+        raise InvalidArgument(f"Page {number} is out of range: the document has {page_count} "
+                              f"page{'s' if page_count != 1 else ''}.",
                               f"Use a page from 1 to {page_count}.")
     return number
 
@@ -86,14 +87,18 @@ def table_csv(doc_id: str, n: str | int, k: str | int, settings: Settings, engin
         index = int(k)
     except ValueError:
         raise InvalidArgument(f"Table {k!r} is not a number.", "Use 0 for the first table on the page.") from None
-    result = extract_tables(source, pages=str(number), table_index=index, format="csv", max_cells=10**9,
-                            settings=settings, engine=engine)
-    if not result.tables:
+    result = extract_tables(source, pages=str(number), format="csv", max_cells=10**9, settings=settings,
+                            engine=engine)
+    found = [t for t in result.tables if t.index == index]
+    if not found:
+        count = len(result.tables)
+        has = (f"it has {count} table{'s' if count != 1 else ''}, numbered from 0 to {count - 1}" if count
+               else "no tables were found on it")
         raise InvalidArgument(
-            f"Page {number} has no table {index}.",
+            f"Page {number} has no table {index}: {has}.",
             f"Read {URI_PREFIX}/{doc_id}/pages/{number} to see the page, or call extract_table to list its tables.",
         )
-    return result.tables[0].content
+    return found[0].content
 
 
 def page_image(doc_id: str, n: str | int, settings: Settings, dpi: int = IMAGE_DPI) -> bytes:

@@ -20,7 +20,9 @@ from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.extract.tables.render import FORMATS, render_table
 from mcp_docvl.features.read import ProgressCallback
 from mcp_docvl.features.vlm_tables import tables_from_vlm
+from mcp_docvl.limits import Deadline, stopped_for_time
 from mcp_docvl.models import ExtractTablesResult, TableCellResult, TableRef, TableResult
+from mcp_docvl.page_ranges import PageSpec
 from mcp_docvl.pipeline.session import Session, open_session
 from mcp_docvl.sources import Source
 
@@ -32,14 +34,15 @@ _TOP = 0.3
 _BOTTOM = 0.6
 
 
-def extract_tables(source: str | Source, pages: str | None = None, table_index: int | None = None,
+def extract_tables(source: str | Source, pages: PageSpec = None, table_index: int | None = None,
                    format: str = "json", max_cells: int = MAX_CELLS, password: str | None = None,
                    cursor: str | None = None, settings: Settings | None = None, engine: Engine | None = None,
-                   progress: ProgressCallback | None = None) -> ExtractTablesResult:
+                   progress: ProgressCallback | None = None, deadline: float | None = None) -> ExtractTablesResult:
     """Find the tables in `source` (path, URL, data: URI/base64, or a loaded `Source`) with their cells.
 
     `table_index` (0-based) keeps only the n-th table of each selected page. At most `max_cells` cells are
-    returned per call; a larger table continues with `next_cursor`.
+    returned per call; a larger table continues with `next_cursor`. `deadline` (a `time.monotonic()` instant)
+    stops it starting pages it would not finish in time; the pages done come back with `next_cursor`.
     """
     settings = settings or Settings.from_env()
     if format not in FORMATS:
@@ -50,11 +53,11 @@ def extract_tables(source: str | Source, pages: str | None = None, table_index: 
         raise InvalidArgument("table_index must be 0 or more.", "Pass 0 for the first table on a page.")
     with open_session(source, settings, password=password, engine=engine) as session:
         todo, start = session.select(pages, cursor, positions=3)
-        return _extract(session, todo, start, table_index, format, max_cells, progress)
+        return _extract(session, todo, start, table_index, format, max_cells, progress, Deadline(deadline))
 
 
 def _extract(session: Session, todo: list[int], start: tuple[int, ...], table_index: int | None, fmt: str,
-             max_cells: int, progress: ProgressCallback | None) -> ExtractTablesResult:
+             max_cells: int, progress: ProgressCallback | None, deadline: Deadline) -> ExtractTablesResult:
     first_page, first_table, first_row = start
     settings, sha256 = session.settings, session.source.sha256
     out: list[TableResult] = []
@@ -65,15 +68,24 @@ def _extract(session: Session, todo: list[int], start: tuple[int, ...], table_in
     next_cursor = continuation = None
     # The last table of the page before, for linking tables that run over a page break.
     previous: tuple[int, int, Table, float] | None = None
+    # Per searched page: how many tables it has (for a table_index past the last one).
+    counts: dict[int, int] = {}
     for position, number in enumerate(todo):
         if position >= settings.max_pages_per_call:
             next_cursor = encode_cursor(sha256, number, 0, 0)
             continuation = (f"Stopped after {settings.max_pages_per_call} pages (the per-call page limit); pages "
                             f"{number}-{todo[-1]} were not searched. Call again with cursor=next_cursor.")
             break
+        if deadline.no_time_for_another_page():
+            next_cursor = encode_cursor(sha256, number, 0, 0)
+            continuation = stopped_for_time(settings, f"pages {number}-{todo[-1]} were not searched. Call again with "
+                                            "cursor=next_cursor to continue (or with fewer pages).")
+            break
         found = _page_tables(session, number)
+        deadline.page_done()
         page, tables = found.page, found.tables
         searched.append(number)
+        counts[number] = len(tables)
         if not found.understood:
             unread.append(number)
         for index, table in enumerate(tables):
@@ -111,7 +123,7 @@ def _extract(session: Session, todo: list[int], start: tuple[int, ...], table_in
             break
     return ExtractTablesResult(
         document=session.info, format=fmt, pages=searched, tables=out,
-        message=_message(out, searched) + _unread_note(unread),
+        message=_message(out, searched, table_index, counts) + _unread_note(unread),
         truncated=next_cursor is not None, next_cursor=next_cursor, continuation=continuation,
     )
 
@@ -187,10 +199,15 @@ def _table_result(table: Table, page: int, index: int, method: str, unit: str, s
     )
 
 
-def _message(tables: list[TableResult], pages: list[int]) -> str:
+def _message(tables: list[TableResult], pages: list[int], table_index: int | None = None,
+             counts: dict[int, int] | None = None) -> str:
     where = f"page {pages[0]}" if len(pages) == 1 else f"pages {_span(pages)}"
     if not pages:
         return "No page was searched."
+    if not tables and table_index is not None and counts and any(counts.values()):
+        have = "; ".join(f"page {n} has {_tables(c)}" for n, c in counts.items() if c)
+        return (f"No page searched has a table {table_index} (table_index counts from 0): {have}. "
+                f"Pass a table_index below the count, or leave it out for every table.")
     if not tables:
         return f"No tables were found on {where}."
     on = sorted({t.page for t in tables})
@@ -199,6 +216,10 @@ def _message(tables: list[TableResult], pages: list[int]) -> str:
     if len(pages) == 1:
         return f"{found} on {where}."
     return f"{found} in {where} (on page{'s' if len(on) > 1 else ''} {_span(on)})."
+
+
+def _tables(count: int) -> str:
+    return f"{count} table{'s' if count != 1 else ''} ({'0' if count == 1 else f'0-{count - 1}'})"
 
 
 def _span(numbers: list[int]) -> str:

@@ -7,8 +7,10 @@ stops it when the client cancels, and maps its errors to tool errors the agent c
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,9 +45,21 @@ def without_progress(func: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
+def _stops_at_deadline(func: Callable[..., Any]) -> bool:
+    """Whether the library function takes a `deadline` (and so returns its pages done when time runs out)."""
+    return "deadline" in inspect.signature(getattr(func, "__wrapped__", func)).parameters
+
+
 async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
-    """Run a blocking library call on a worker thread (or process); report its progress; stop it when cancelled."""
+    """Run a blocking library call on a worker thread (or process); report its progress; stop it when cancelled.
+
+    A function that takes a `deadline` gets the end of the call time limit, so it returns the pages it has done
+    (with a cursor for the rest) instead of being stopped with nothing.
+    """
     cancelled = threading.Event()
+    stops_itself = _stops_at_deadline(func)
+    if stops_itself:
+        kwargs["deadline"] = time.monotonic() + settings.call_timeout
 
     def progress(done: int, total: int) -> None:
         if cancelled.is_set():
@@ -65,7 +79,7 @@ async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | No
                 functools.partial(run_isolated, func, kwargs, settings, progress=progress, cancelled=cancelled),
                 abandon_on_cancel=True,
             )
-        clocked = CallClock(settings).wrap(progress)
+        clocked = CallClock(settings, stops_itself=stops_itself).wrap(progress)
         # abandon_on_cancel: a cancelled call returns at once; the flag set below stops the thread at its next page.
         return await anyio.to_thread.run_sync(functools.partial(func, progress=clocked, **kwargs),
                                               abandon_on_cancel=True)

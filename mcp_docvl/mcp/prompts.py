@@ -20,9 +20,14 @@ def _preset_prompt(preset: str) -> Callable[[str], str]:
     return prompt
 
 
+def _article(noun: str) -> str:
+    """ "an invoice", "a receipt": the indefinite article by the noun's first letter."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def add_prompts(server: MCPServer) -> None:
     """Register one prompt per preset."""
     for preset_name in PRESETS:
-        server.prompt(name=preset_name, title=f"Extract a {preset_name}",
-                      description=f"Read a {preset_name} and return its fields as JSON, with citations.")(
+        server.prompt(name=preset_name, title=f"Extract {_article(preset_name)}",
+                      description=f"Read {_article(preset_name)} and return its fields as JSON, with citations.")(
             _preset_prompt(preset_name))

@@ -9,7 +9,9 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    INVALID_PARAMS,
     Completion,
     CompletionArgument,
     CompletionContext,
@@ -20,7 +22,7 @@ from mcp_types import (
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import Engine
-from mcp_docvl.errors import DocvlError, SourceNotFound
+from mcp_docvl.errors import DocvlError, EngineError, LimitExceeded, SourceNotFound
 from mcp_docvl.features import resources
 from mcp_docvl.models import ReadDocumentResult
 
@@ -37,14 +39,18 @@ def resource_links(result: ReadDocumentResult) -> list[ResourceLink]:
 
 
 def _as_resource_error(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Errors the caller caused (no such document, page or table; a malformed part of the URI) are answered as
+    invalid params (-32602) with the message; only failures on our side stay internal errors (-32603)."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except SourceNotFound as exc:
             raise ResourceNotFoundError(str(exc)) from None
-        except DocvlError as exc:
+        except (EngineError, LimitExceeded) as exc:
             raise ResourceError(str(exc)) from None
+        except DocvlError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
     return wrapper
 
 

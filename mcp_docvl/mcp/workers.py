@@ -11,6 +11,7 @@ with picklable arguments; the worker builds its own engine from the settings.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import inspect
@@ -37,6 +38,8 @@ WORKER_ENGINES = {"ocr", "openai"}
 # A worker is replaced after this many calls, so slow leaks in native code cannot accumulate.
 _MAX_CALLS_PER_WORKER = 200
 _POLL = 0.05
+# Seconds a worker asked to exit has before it is killed.
+_STOP_WAIT = 5.0
 
 
 class WorkerCancelled(Exception):
@@ -127,6 +130,15 @@ class _Worker:
         self.process.join(timeout=5)
         self.conn.close()
 
+    def stop(self) -> None:
+        """Ask the worker to exit and let it: a process that exits runs its finalizers, which release what it
+        registered with the parent's resource tracker (tqdm's multiprocessing lock, taken when bm25s ranks
+        passages). Killed instead, it leaves them behind, and the tracker warns of leaked semaphores at exit."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.process.join(timeout=_STOP_WAIT)
+        self.kill()
+
 
 @dataclass
 class WorkerPool:
@@ -160,8 +172,7 @@ class WorkerPool:
     def _give_back(self, worker: _Worker) -> None:
         worker.calls += 1
         if worker.calls >= _MAX_CALLS_PER_WORKER:
-            worker.conn.send(None)
-            worker.kill()
+            worker.stop()
             return
         with self._lock:
             self._idle.append(worker)
@@ -254,9 +265,10 @@ class WorkerPool:
         with self._lock:
             idle, self._idle = self._idle, []
         for worker in idle:
-            with contextlib.suppress(OSError):
-                worker.conn.send(None)
-            worker.kill()
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)  # all asked first, so they exit together
+        for worker in idle:
+            worker.stop()
 
 
 _pool: WorkerPool | None = None
@@ -269,6 +281,9 @@ def get_pool(settings: Settings) -> WorkerPool:
     with _pool_lock:
         if _pool is None:
             _pool = WorkerPool(size=max(1, settings.workers), memory_mb=settings.worker_memory_mb)
+            # Registered after multiprocessing's own exit handler, so it runs first: the workers exit cleanly
+            # before multiprocessing would terminate them.
+            atexit.register(shutdown)
         return _pool
 
 

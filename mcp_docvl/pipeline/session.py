@@ -23,7 +23,7 @@ from mcp_docvl.engines import Engine, create_engine
 from mcp_docvl.engines.base import GenerativeEngine
 from mcp_docvl.errors import InvalidArgument
 from mcp_docvl.models import DocumentInfo
-from mcp_docvl.page_ranges import parse_pages
+from mcp_docvl.page_ranges import PageSpec, parse_pages
 from mcp_docvl.pipeline.pages import PageStore
 from mcp_docvl.sources import Source, load_source
 
@@ -100,7 +100,7 @@ class Session:
         """True when the engine can answer prompts (a vision-language model), without creating an engine."""
         return isinstance(self._engine, GenerativeEngine)
 
-    def select(self, pages: str | None, cursor: str | None = None,
+    def select(self, pages: PageSpec, cursor: str | None = None,
                positions: int = 2) -> tuple[list[int], tuple[int, ...]]:
         """The selected page numbers from the cursor's page on, and the cursor's positions (see mcp_docvl.cursor)."""
         return resume(parse_pages(pages, self.doc.page_count), cursor, self.source.sha256, positions)

@@ -43,6 +43,15 @@ def _inside_roots(real: Path, settings: Settings) -> bool:
     return False
 
 
+def no_roots(spec: str) -> AccessDenied:
+    return AccessDenied(
+        f"Local files are not allowed: the server was started without a root directory, so {spec!r} cannot be read "
+        "(URLs and inline data still work).",
+        "Start the server with --root DIR (repeatable), or set DOCVL_ROOTS=DIR (several joined with "
+        f"{os.pathsep!r}), naming the directories whose files it may read.",
+    )
+
+
 def _outside(spec: str, settings: Settings) -> AccessDenied:
     return AccessDenied(
         f"The path {spec!r} is outside the allowed roots ({_roots_text(settings)}).",
@@ -81,6 +90,8 @@ def resolve_local_path(spec: str, settings: Settings) -> Path:
     """
     spec_text = spec
     spec = _normalise_spec(spec)
+    if not settings.roots:
+        raise no_roots(spec_text)
     try:
         raw = Path(spec).expanduser()
     except RuntimeError:  # "~nosuchuser/..." or "~" without a home directory

@@ -7,7 +7,8 @@ import time
 
 import hostile
 import pytest
-from hostile import RESOURCES, SAMPLE, make_server, refused_then_ok
+from hostile import RESOURCES, SAMPLE, make_server
+from mcp import Client
 
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import DocumentCorrupt, LimitExceeded
@@ -86,7 +87,12 @@ def test_a_stuck_call_does_not_starve_others(pool):
 
 
 async def test_in_process_calls_keep_the_call_limit(tmp_path):
-    """With isolation off (--no-isolation) the limits are checked between pages instead."""
+    """With isolation off (--no-isolation) the limits are checked between pages instead: a call out of time stops
+    after the page it is on and returns the pages done, with a cursor for the rest and the limit named."""
     server = make_server([tmp_path], isolate=False, call_timeout=0.000001)
-    text = await refused_then_ok(server, {"source": SAMPLE}, r"call_timeout limit")
-    assert "--call-timeout" in text
+    async with Client(server) as client:
+        result = await client.call_tool("read_document", {"source": SAMPLE})
+    assert not result.is_error
+    data = result.structured_content
+    assert [p["page"] for p in data["pages"]] == [1] and data["next_cursor"]
+    assert "--call-timeout" in data["continuation"] and "--call-timeout" in result.content[0].text
