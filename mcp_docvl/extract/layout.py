@@ -170,7 +170,12 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
 
 
 def rows_in_order(region: list[Line]) -> list[Line]:
-    """Lines grouped into rows, rows top down, each row left to right.
+    """Lines grouped into rows, rows top down, each row left to right (see `rows_of`)."""
+    return [line for row in rows_of(region) for line in row]
+
+
+def rows_of(region: list[Line]) -> list[list[Line]]:
+    """Lines grouped into rows, rows top down, each row's lines left to right.
 
     A line joins the row whose horizontally nearest member sits level with it, so a row follows its own slope
     from neighbour to neighbour: on a skewed or curled scan the far end of a row drifts by more than a line height
@@ -189,7 +194,7 @@ def rows_in_order(region: list[Line]) -> list[Line]:
             best = _Row()
             rows.append(best)
         best.add(line)
-    return [line for row in rows for line in row.lines]
+    return [row.lines for row in rows]
 
 
 # How many of the latest rows a line may still join (a skewed row is passed by a few rows that start lower).

@@ -26,7 +26,7 @@ import bm25s  # after the JAX platform default above
 import bm25s.stopwords as stopword_lists
 from tokenizers import normalizers, pre_tokenizers
 
-from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
+from mcp_docvl.documents.model import BBox, Block, Line, Page, union_bbox
 
 # bm25s sets its own logger to DEBUG, so every index it builds ("Building index from tokens") reaches stderr
 # through any handler on the root logger: a stdio server's log would fill with it.
@@ -35,6 +35,9 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 # Passage size: small enough to cite precisely, large enough to hold a fact and its label.
 _PASSAGE_CHARS = 400
 _PASSAGE_LINES = 12
+# Rows of a table in one passage (a table block has one line a row): a few, so one row's values are not outweighed
+# by the rest of a long table, each passage carrying the table's header as context.
+_TABLE_ROWS = 4
 # Characters from the top of a page indexed with each of its passages.
 _TITLE_CHARS = 200
 
@@ -88,29 +91,44 @@ def page_passages(page: Page) -> list[Passage]:
     """A page's lines in reading order, grouped into passages of about `_PASSAGE_CHARS` characters.
 
     A passage ends at a block boundary once it is long enough (or mid-block when a block is very long), so
-    table cells and short paragraphs gather into one passage instead of scattering into one-word passages.
+    table cells and short paragraphs gather into one passage instead of scattering into one-word passages. A
+    passage that starts inside a table below its header rows takes the header as context: a row's values are
+    found by the column names a question uses.
     """
     lines = [line for block in page.blocks for line in block.lines if line.text.strip()]
     title = " ".join(line.text for line in lines)[:_TITLE_CHARS]
     ends = {id(block.lines[-1]) for block in page.blocks if block.lines}
+    headers = {id(line): _table_header(block) for block in page.blocks if block.table is not None
+               for line in block.lines[max(1, block.table.header_rows):]}
+    in_tables = {id(line) for block in page.blocks if block.table is not None for line in block.lines}
     out: list[Passage] = []
     window: list[Line] = []
     size = 0
-    for line in lines:
+    for line, following in zip(lines, [*lines[1:], None], strict=True):
         window.append(line)
         size += len(line.text) + 1
+        most_lines = _TABLE_ROWS if id(window[0]) in in_tables else _PASSAGE_LINES
+        # A table starts and ends its own passages: its rows are found with its header, not with the text around.
+        crosses = following is not None and (id(line) in in_tables) != (id(following) in in_tables)
         if (size >= _PASSAGE_CHARS and id(line) in ends) or size >= 2 * _PASSAGE_CHARS or \
-                len(window) >= _PASSAGE_LINES:
-            out.append(_passage(page.number, window, title))
+                len(window) >= most_lines or crosses:
+            out.append(_passage(page.number, window, title, headers.get(id(window[0]))))
             window, size = [], 0
     if window:
-        out.append(_passage(page.number, window, title))
+        out.append(_passage(page.number, window, title, headers.get(id(window[0]))))
     return out
 
 
-def _passage(number: int, lines: list[Line], title: str) -> Passage:
+def _table_header(block: Block) -> str:
+    """The text of a table block's header rows (its first line when no row is marked as header)."""
+    count = max(1, block.table.header_rows) if block.table is not None else 1
+    return " ".join(line.text for line in block.lines[:count])
+
+
+def _passage(number: int, lines: list[Line], title: str, header: str | None = None) -> Passage:
     text = "\n".join(line.text for line in lines)
-    return Passage(page=number, bbox=union_bbox([ln.bbox for ln in lines]), text=text, context=title)
+    context = f"{header}\n{title}" if header else title
+    return Passage(page=number, bbox=union_bbox([ln.bbox for ln in lines]), text=text, context=context)
 
 
 def rank(passages: list[Passage], question: str, top_k: int = 5) -> list[Ranked]:

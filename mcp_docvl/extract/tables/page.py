@@ -11,7 +11,7 @@ from PIL import Image
 from mcp_docvl.documents.model import Block, Line, Table, Word
 from mcp_docvl.documents.rulings import Rulings, rulings_from_image
 from mcp_docvl.extract.furniture import split_furniture
-from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order, rows_in_order
+from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order, rows_of
 from mcp_docvl.extract.tables.grid import find_tables
 from mcp_docvl.extract.tables.render import to_markdown
 
@@ -41,9 +41,11 @@ def image_page_tables(image: Image.Image, words: list[Word], scale: tuple[float,
 def table_blocks(tables: list[Table]) -> list[Block]:
     """One block per table: Markdown to show, and the table's own lines so search and plain text still see it.
 
-    The lines go row by row, left to right, as the table is read (on a skewed scan too)."""
-    return [Block(kind="table", lines=rows_in_order(build_lines(t.words)), bbox=t.bbox, markdown=to_markdown(t),
-                  table=t) for t in tables]
+    One line per row, its cells left to right, as the table is read (on a skewed scan too): a row's label and its
+    values stay together in one passage for search."""
+    return [Block(kind="table", lines=[Line.of([w for line in row for w in line.words])
+                                       for row in rows_of(build_lines(t.words))],
+                  bbox=t.bbox, markdown=to_markdown(t), table=t) for t in tables]
 
 
 def words_outside(words: list[Word], tables: list[Table]) -> list[Word]:
