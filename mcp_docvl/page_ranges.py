@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.limits import MAX_DOCUMENT_PAGES, too_many_pages
 
 
 def parse_pages(spec: str | None, page_count: int) -> list[int]:
     """Return the selected 1-based page numbers in order, without duplicates.
 
     Accepts single pages, ranges `a-b`, open ranges `a-` and `-b` (like a print dialog), `last` and `all`.
+    Every bound is checked against `page_count` (itself at most MAX_DOCUMENT_PAGES) before a list is built.
     """
+    if page_count > MAX_DOCUMENT_PAGES:
+        raise too_many_pages(page_count)
     if spec is None or not str(spec).strip() or str(spec).strip().lower() == "all":
         return list(range(1, page_count + 1))
     selected: list[int] = []

@@ -45,7 +45,7 @@ def recent_documents(settings: Settings) -> str:
 
 
 def load_by_id(doc_id: str, settings: Settings) -> Source:
-    return require_registry(settings).load(doc_id)
+    return require_registry(settings).load(doc_id, settings)
 
 
 def document_summary(doc_id: str, settings: Settings, engine: Engine | None = None) -> str:
