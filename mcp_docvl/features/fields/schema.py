@@ -75,7 +75,7 @@ def _validator(schema: dict | bool) -> jsonschema.protocols.Validator:
 
 def _check_references_resolve(schema: dict) -> None:
     """Every local reference names a part of the schema, and no chain of bare references loops."""
-    resolver = _validator(schema)._resolver  # noqa: SLF001  # the validator's own resolver, rooted at `schema`
+    resolver = _validator(schema)._resolver  # the validator's own resolver, rooted at `schema`
     for where, key, value in _walk(schema):
         if key not in _REFERENCES or not isinstance(value, str):
             continue
