@@ -160,16 +160,25 @@ def _schema_from_fields(fields: list[dict] | dict[str, str]) -> dict:
 def nullable(schema: dict) -> dict:
     """The schema with every top-level field allowing null: the shape `data` validates against."""
     out = copy.deepcopy(schema)
-    for spec in out["properties"].values():
-        if "type" in spec:
+    for name, spec in out["properties"].items():
+        if isinstance(spec, bool):  # `true` allows null already; `false` (no value fits) leaves only null
+            out["properties"][name] = True if spec else {"type": "null"}
+            continue
+        if not isinstance(spec, dict):
+            continue  # refused by check_schema before it gets here
+        if "type" in spec and not _COMPOSED.intersection(spec):
             types = field_types(spec)
             if "null" not in types:
                 spec["type"] = [*types, "null"]
-        else:
-            spec.setdefault("anyOf", [{}])
-        if "enum" in spec and None not in spec["enum"]:
-            spec["enum"] = [*spec["enum"], None]
+            if isinstance(spec.get("enum"), list) and None not in spec["enum"]:
+                spec["enum"] = [*spec["enum"], None]
+        else:  # a composed field (or one without a type) allows null as one more alternative
+            out["properties"][name] = {"anyOf": [{"type": "null"}, spec]}
     return out
+
+
+# Keywords that constrain a field beyond its `type`: adding "null" to the type would not let null through them.
+_COMPOSED = frozenset({"allOf", "anyOf", "oneOf", "not", "$ref", "$dynamicRef", "$recursiveRef", "const", "if"})
 
 
 def _too_deep() -> InvalidArgument:
