@@ -25,12 +25,17 @@ def neutralize_fences(text: str) -> str:
 
 def one_line(text: str | None, limit: int = LABEL_CHARS) -> str:
     """Untrusted text for a label outside the fence: control, format (bidi) and line-break characters become spaces,
-    runs of spaces one, fence tags defused, and at most `limit` characters (an ellipsis says it was cut)."""
+    runs of spaces one, fence tags defused, and at most `limit` characters (an ellipsis in the middle says it was
+    cut)."""
     if not text:
         return ""
     cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in str(text))
     cleaned = neutralize_fences(" ".join(cleaned.split()))
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "\u2026"
+    if len(cleaned) <= limit:
+        return cleaned
+    # Cut in the middle: a path's folder and its file name (the end) both stay recognisable.
+    head = (limit - 1) // 2
+    return cleaned[:head] + "\u2026" + cleaned[len(cleaned) - (limit - 1 - head):]
 
 
 def fence(label: str, text: str) -> str:
