@@ -45,7 +45,7 @@ from mcp_docvl.features.outline import document_outline
 from mcp_docvl.features.read import read_document
 from mcp_docvl.features.tables import MAX_CELLS, extract_tables
 from mcp_docvl.limits import call_time_exceeded
-from mcp_docvl.mcp.dispatch import dispatch, run_call, without_progress
+from mcp_docvl.mcp.dispatch import dispatch, internal_error, run_call, without_progress
 from mcp_docvl.mcp.presentation import fence_json, one_line, outline_text, read_text, tables_text
 from mcp_docvl.mcp.prompts import add_prompts
 from mcp_docvl.mcp.resources import add_document_resources, resource_links
@@ -255,6 +255,8 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             raise ToolError(str(call_time_exceeded(settings, "waiting for the client's model (sampling)"))) from None
         except TimeoutError:
             raise ToolError(str(call_time_exceeded(settings, "waiting for the client's model (sampling)"))) from None
+        except Exception as exc:  # e.g. a reply that is not a CreateMessageResult: a reference, never its text
+            raise ToolError(str(internal_error(exc, "sampling"))) from None
 
     @server.tool(name="answer_about", title="Answer a question about a document", annotations=ASKS)
     async def answer_about_tool(
