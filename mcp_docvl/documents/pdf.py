@@ -215,8 +215,10 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     sizes = np.where(font_sizes > 1.5, font_sizes, wy1 - wy0).tolist()
     bold = [weight >= 600 for weight in map(_FONT_WEIGHT, repeat(handle, starts.size), first_chars)]
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
+    # A hostile content stream can place text at infinity or scale it by NaN: such a word has no place on the page.
     words = [Word(text[a : b + 1], bbox, size, heavy)
-             for a, b, bbox, size, heavy in zip(first_chars, last_chars, bboxes, sizes, bold, strict=True)]
+             for a, b, bbox, size, heavy in zip(first_chars, last_chars, bboxes, sizes, bold, strict=True)
+             if math.isfinite(size) and all(map(math.isfinite, bbox))]
     kept_chars = chars[keep]
     readable = int(np.count_nonzero((kept_chars != 0xFFFD) & ((kept_chars < 0xE000) | (kept_chars > 0xF8FF))))
     return TextLayer(
