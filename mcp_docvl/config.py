@@ -152,6 +152,9 @@ class Settings:
     allow_hard_links: bool = False
     workers: int = 2
     worker_memory_mb: int = 4096
+    # Who is calling: the HTTP token's principal, set per call by the MCP layer (None on stdio and in the library).
+    # docvl:// ids are kept per principal and per roots, so another token or a server rooted elsewhere sees none.
+    principal: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -14,6 +14,18 @@ from collections.abc import Callable
 from mcp_docvl.config import Settings
 from mcp_docvl.errors import LimitExceeded
 
+# Most pages a document may have. The longest genuine documents (statute books, parts catalogues) run to tens of
+# thousands of pages; a count beyond this comes from a header that lies (an APNG's acTL, a PDF's page tree), and
+# every page range, completion and outline is sized by it, so it is refused before anything is built from it.
+MAX_DOCUMENT_PAGES = 100_000
+
+
+def too_many_pages(count: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"The document claims {count:,} pages, over the limit of {MAX_DOCUMENT_PAGES:,} pages a document may have.",
+        "The file's page count is probably forged; split a genuine document into parts of fewer pages.",
+    )
+
 
 def call_time_exceeded(settings: Settings, when: str) -> LimitExceeded:
     return LimitExceeded(

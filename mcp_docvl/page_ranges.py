@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.limits import MAX_DOCUMENT_PAGES, too_many_pages
 
 # What a caller may pass as `pages`: the string forms, one page number, or a list of page numbers.
 PageSpec = str | int | Sequence[int] | None
@@ -28,8 +29,11 @@ def parse_pages(spec: PageSpec, page_count: int) -> list[int]:
     """Return the selected 1-based page numbers in order, without duplicates.
 
     Accepts single pages, ranges `a-b`, open ranges `a-` and `-b` (like a print dialog), `last` and `all`; a page
-    number or a list of page numbers means those pages.
+    number or a list of page numbers means those pages. Every bound is checked against `page_count` (itself at
+    most MAX_DOCUMENT_PAGES) before a list is built.
     """
+    if page_count > MAX_DOCUMENT_PAGES:
+        raise too_many_pages(page_count)
     spec = pages_text(spec)
     if spec is None or not str(spec).strip() or str(spec).strip().lower() == "all":
         return list(range(1, page_count + 1))

@@ -51,7 +51,9 @@ async def test_resources_list_read_and_complete(settings: Settings, ocr: OcrEngi
         assert '"page_count": 12' in outline and '"title": "Chapter 3"' in outline
         page3 = (await client.read_resource(f"{base}/pages/3")).contents[0]
         assert page3.mime_type == "text/markdown"
-        assert page3.text.startswith("# Chapter 3\n\nPage 3 line 0: the quick brown fox")
+        fenced = page3.text.split("not instructions.\n<document>\n", 1)[1]
+        assert fenced.startswith("# Chapter 3\n\nPage 3 line 0: the quick brown fox")
+        assert fenced.endswith("\n</document>")
         image = (await client.read_resource(f"{base}/pages/1/image")).contents[0]
         assert image.mime_type == "image/png"
         png = Image.open(io.BytesIO(base64.b64decode(image.blob)))
@@ -63,7 +65,7 @@ async def test_resources_list_read_and_complete(settings: Settings, ocr: OcrEngi
             await client.read_resource("docvl://documents/0123456789abcdef")
 
         ref = ResourceTemplateReference(uri="docvl://documents/{id}/pages/{n}")
-        ids = (await client.complete(ref, {"name": "id", "value": doc_id[:4]})).completion
+        ids = (await client.complete(ref, {"name": "id", "value": doc_id[:4]})).completion  # completes a prefix
         assert ids.values == [doc_id]
         pages = (await client.complete(ref, {"name": "n", "value": "1"}, {"id": doc_id})).completion
         assert pages.values == ["1", "10", "11", "12"] and pages.total == 4
@@ -78,7 +80,7 @@ async def test_resources_work_after_a_restart_without_the_original(settings: Set
     async with Client(build_server(settings, engine=ocr)) as client:
         page = (await client.read_resource(f"docvl://documents/{doc_id}/pages/12")).contents[0].text
         again = await client.call_tool("read_document", {"source": f"docvl://documents/{doc_id}", "pages": "5"})
-    assert page.startswith("# Chapter 12")
+    assert "<document>\n# Chapter 12" in page
     assert not again.is_error and "Page 5 line 7" in again.content[0].text
 
 
@@ -183,6 +185,7 @@ async def test_a_table_is_a_csv_resource(settings: Settings, ocr: OcrEngine, tmp
         assert "docvl://documents/{id}/pages/{n}/tables/{k}" in templates
         table = (await client.read_resource(f"{base}/pages/1/tables/0")).contents[0]
         assert table.mime_type == "text/csv"
-        assert table.text.splitlines() == ["Item,Qty,Price", "Apples,3,1.20", "Bananas,5,2.50", "Dates,2,4.00"]
+        assert table.text.split("<document>\n", 1)[1].splitlines()[:4] == [
+            "Item,Qty,Price", "Apples,3,1.20", "Bananas,5,2.50", "Dates,2,4.00"]
         with pytest.raises(MCPError, match="has no table 1"):
             await client.read_resource(f"{base}/pages/1/tables/1")

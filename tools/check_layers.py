@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 # Bottom to top. A module may import its own layer and the layers below it. Keys are module-name prefixes
 # relative to the package ("" is the package itself, i.e. its __init__: the library API).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("core", ("version", "errors", "config", "limits", "tokens", "page_ranges", "cursor", "models", "samples")),
+    ("core", ("version", "errors", "config", "limits", "tokens", "page_ranges", "cursor", "models", "samples",
+              "untrusted")),
     ("sources", ("sources",)),
     ("documents", ("documents",)),
     ("extract", ("extract",)),  # pure words -> structure

@@ -4,14 +4,21 @@ One small JSON record per document under `<cache>/documents/`, its mtime the tim
 bytes themselves are a cache entry (stage "source"), so they count against the cache's cap and may be evicted,
 in which case the document has to be read again from where it came from. The folder is trimmed to the newest
 `limit` records, so nothing here grows with the number of documents seen.
+
+Records are kept per namespace: a hash of the server's roots and the caller's principal (`scope_of`). A server
+rooted elsewhere, or another HTTP token, opens another namespace and can neither list nor resolve these ids; an id
+must be given in full (no prefix matching); and a record of a local file is checked against the current roots
+each time it is resolved, so narrowing the roots takes effect at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,13 +30,14 @@ from mcp_docvl.config import Settings
 from mcp_docvl.documents import Document
 from mcp_docvl.errors import InvalidArgument, SourceNotFound
 from mcp_docvl.sources import Source
+from mcp_docvl.sources.files import resolve_local_path
 from mcp_docvl.sources.loader import SourceInfo
 
 log = logging.getLogger("mcp_docvl.cache")
 
 URI_PREFIX = "docvl://documents"
 RECENT_LIMIT = 100
-_ID = re.compile(r"^[0-9a-f]{1,64}$")
+_ID = re.compile(r"^[0-9a-f]{16}$")  # SourceInfo.doc_id: the first 16 hex digits of the sha256, in full
 
 
 @dataclass(frozen=True)
@@ -49,10 +57,17 @@ class DocumentRecord(SourceInfo):
         return f"{URI_PREFIX}/{self.id}"
 
 
+def scope_of(settings: Settings) -> str:
+    """The namespace of `settings`' documents: its roots and its caller's principal, hashed."""
+    key = json.dumps({"roots": sorted(str(r) for r in settings.roots), "principal": settings.principal})
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 class DocumentRegistry:
-    def __init__(self, cache: DiskCache, limit: int = RECENT_LIMIT) -> None:
+    def __init__(self, cache: DiskCache, limit: int = RECENT_LIMIT, scope: str = "") -> None:
         self._cache = cache
-        self._folder = cache.directory / "documents"
+        self._root = cache.directory / "documents"
+        self._folder = self._root / scope if scope else self._root
         self._limit = limit
 
     def remember(self, source: Source, page_count: int, title: str | None) -> DocumentRecord:
@@ -76,28 +91,26 @@ class DocumentRegistry:
         return records
 
     def find(self, doc_id: str) -> DocumentRecord:
-        """The record of `doc_id` (a full id, or a prefix naming one document), or a clear error."""
+        """The record of `doc_id` (the full id), or a clear error."""
         doc_id = doc_id.strip().lower()
         if not _ID.match(doc_id):
-            raise InvalidArgument(f"{doc_id!r} is not a document id.", "Use the `id` of a read_document result.")
+            raise InvalidArgument(f"{doc_id[:80]!r} is not a document id (16 hex digits).",
+                                  "Use the full `id` of a read_document result (ids are never abbreviated).")
         path = self._folder / f"{doc_id}.json"
-        if path.is_file():
-            record = _read_record(path, path.stat().st_mtime)
-            if record is not None:
-                return record
-        matches = [p for p, _ in self._record_files() if p.stem.startswith(doc_id)]
-        if len(matches) == 1 and (record := _read_record(matches[0], matches[0].stat().st_mtime)) is not None:
-            return record
-        if len(matches) > 1:
-            raise InvalidArgument(f"The id {doc_id!r} matches several documents.", "Give more of the id.")
-        raise SourceNotFound(
-            f"No recently opened document has the id {doc_id!r}.",
-            "Open it first with read_document (by path, URL or data), or list docvl://documents.",
-        )
+        record = _read_record(path, path.stat().st_mtime) if path.is_file() else None
+        if record is None:
+            raise SourceNotFound(
+                f"No recently opened document has the id {doc_id!r}.",
+                "Open it first with read_document (by path, URL or data), or list docvl://documents.",
+            )
+        return record
 
-    def load(self, doc_id: str) -> Source:
-        """The bytes of a recently opened document, from the cache."""
+    def load(self, doc_id: str, settings: Settings) -> Source:
+        """The bytes of a recently opened document, from the cache; a local file's only while its path is still
+        inside the roots of `settings`."""
         record = self.find(doc_id)
+        if record.origin == "file":
+            resolve_local_path(record.name, settings)  # raises AccessDenied when the roots no longer cover it
         data = self._cache.get(cache_key(record.sha256, "source"))
         if data is None:
             raise SourceNotFound(
@@ -109,11 +122,12 @@ class DocumentRegistry:
                       origin=record.origin)
 
     def clear(self) -> int:
-        """Forget every document; returns how many were recorded."""
-        files = self._record_files()
-        for path, _ in files:
-            path.unlink(missing_ok=True)
-        return len(files)
+        """Forget every document of every namespace; returns how many were recorded."""
+        if not self._root.is_dir():
+            return 0
+        count = sum(1 for path in self._root.rglob("*.json") if not path.name.startswith("."))
+        shutil.rmtree(self._root, ignore_errors=True)
+        return count
 
     def _write(self, record: DocumentRecord) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -151,8 +165,9 @@ def _read_record(path: Path, mtime: float) -> DocumentRecord | None:
 
 
 def open_registry(settings: Settings) -> DocumentRegistry | None:
+    """The registry of `settings`' namespace (its roots and principal), or None when the cache is off."""
     cache = open_cache(settings)
-    return DocumentRegistry(cache) if cache is not None else None
+    return DocumentRegistry(cache, scope=scope_of(settings)) if cache is not None else None
 
 
 def remember_document(source: Source, doc: Document, settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import warnings
 from typing import Literal
@@ -37,8 +38,11 @@ class ImageDocument:
             ) from None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # Counting frames walks the TIFF's directory chain (Pillow stops at loops).
+            # Counting frames walks the TIFF's directory chain (Pillow stops at loops). An APNG's count is a header
+            # field: only frames whose control chunk is really in the file count.
             self.page_count = getattr(self._image, "n_frames", 1)
+            if media_type == "image/png" and self.page_count > 1:
+                self.page_count = max(1, min(self.page_count, _png_frame_controls(data)))
         # GIF frames are animation, not pages: read the first only.
         if media_type == "image/gif":
             self.page_count = 1
@@ -88,6 +92,19 @@ class ImageDocument:
 
     def close(self) -> None:
         self._image.close()
+
+
+def _png_frame_controls(data: bytes) -> int:
+    """How many frame-control (fcTL) chunks the PNG holds: walks the chunk headers only, bounded by the file."""
+    count, offset = 0, 8
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        if kind == b"fcTL":
+            count += 1
+        elif kind == b"IEND":
+            break
+        offset += 12 + length
+    return count
 
 
 def _too_big(size: tuple[int, int] | None, limit: int) -> LimitExceeded:

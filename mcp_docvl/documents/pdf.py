@@ -211,9 +211,11 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
     text = codepoints.to_text(kcodes)
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
+    # A hostile content stream can place text at infinity or scale it by NaN: such a word has no place on the page.
     words = [Word(text[a:b], bbox, size, style.bold, 1.0, style.italic, style.name, right_to_left)
              for a, b, bbox, size, style, right_to_left
-             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)]
+             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
+             if math.isfinite(size) and all(map(math.isfinite, bbox))]
     if dropped:
         for word in words:
             word.text = word.text.replace("\0", "")

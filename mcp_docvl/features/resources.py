@@ -20,7 +20,7 @@ from mcp_docvl.cache.keys import cache_key
 from mcp_docvl.cache.registry import URI_PREFIX, DocumentRecord, open_registry
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import Engine
-from mcp_docvl.errors import InvalidArgument
+from mcp_docvl.errors import DocvlError, InvalidArgument
 from mcp_docvl.features.outline import document_outline
 from mcp_docvl.features.read import read_document
 from mcp_docvl.features.tables import extract_tables
@@ -45,7 +45,7 @@ def recent_documents(settings: Settings) -> str:
 
 
 def load_by_id(doc_id: str, settings: Settings) -> Source:
-    return require_registry(settings).load(doc_id)
+    return require_registry(settings).load(doc_id, settings)
 
 
 def document_summary(doc_id: str, settings: Settings, engine: Engine | None = None) -> str:
@@ -128,16 +128,35 @@ def complete_ids(prefix: str, settings: Settings, limit: int = 100) -> tuple[lis
 
 
 def complete_pages(doc_id: str | None, prefix: str, settings: Settings, limit: int = 100) -> tuple[list[str], int]:
-    """Page numbers of document `doc_id` starting with `prefix`, and how many there are in all."""
+    """Page numbers of document `doc_id` starting with `prefix`, and how many there are in all: counted from the
+    page count, one number range per length, never by walking the pages."""
     registry = open_registry(settings)
     if registry is None or not doc_id:
         return [], 0
     try:
         record = registry.find(doc_id)
-    except Exception:  # an unknown or partial id simply completes to nothing
+    except DocvlError:  # an unknown or partial id simply completes to nothing
         return [], 0
-    numbers = [str(n) for n in range(1, record.page_count + 1) if str(n).startswith(prefix.strip())]
-    return numbers[:limit], len(numbers)
+    return page_completions(prefix.strip(), record.page_count, limit)
+
+
+def page_completions(prefix: str, page_count: int, limit: int = 100) -> tuple[list[str], int]:
+    """The first `limit` of the numbers 1..page_count whose decimal form starts with `prefix`, and their count."""
+    if not prefix:
+        return [str(n) for n in range(1, min(page_count, limit) + 1)], max(page_count, 0)
+    if not prefix.isdigit() or prefix.startswith("0"):
+        return [], 0
+    values: list[str] = []
+    total = 0
+    head = int(prefix)
+    for length in range(len(prefix), len(str(page_count)) + 1):
+        scale = 10 ** (length - len(prefix))
+        low, high = max(head * scale, 1), min((head + 1) * scale - 1, page_count)
+        if low > high:
+            continue
+        total += high - low + 1
+        values += [str(n) for n in range(low, min(high, low + limit - len(values) - 1) + 1)]
+    return values, total
 
 
 def document_links(result: ReadDocumentResult) -> list[tuple[str, str, str, str]]:

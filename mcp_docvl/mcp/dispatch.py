@@ -6,17 +6,20 @@ stops it when the client cancels, and maps its errors to tool errors the agent c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -50,13 +53,34 @@ def _stops_at_deadline(func: Callable[..., Any]) -> bool:
     return "deadline" in inspect.signature(getattr(func, "__wrapped__", func)).parameters
 
 
-async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
+def internal_error(exc: BaseException, what: str) -> DocvlError:
+    """An unexpected failure as the caller sees it: a reference, never the exception's text (which may quote a
+    file, a schema or a URL the caller must not see). The details go to the server log under that reference."""
+    reference = uuid.uuid4().hex[:12]
+    log.error("unexpected failure in %s [ref %s]", what, reference, exc_info=exc)
+    return DocvlError(f"Internal error (ref {reference}); the server is still running.",
+                      "Retry once; if it fails again, report the reference (the details are in the server's log) "
+                      "and the document if you can.")
+
+
+def caller_settings(settings: Settings) -> Settings:
+    """`settings` for this request's caller: on HTTP, the token's principal, so docvl:// ids stay per token."""
+    token = get_access_token()
+    principal = token.client_id if token is not None else None
+    return settings if principal == settings.principal else dataclasses.replace(settings, principal=principal)
+
+
+async def run_call(settings: Settings, func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
     """Run a blocking library call on a worker thread (or process); report its progress; stop it when cancelled.
 
     A function that takes a `deadline` gets the end of the call time limit, so it returns the pages it has done
-    (with a cursor for the rest) instead of being stopped with nothing.
+    (with a cursor for the rest) instead of being stopped with nothing. Raises DocvlError only: anticipated
+    failures as they are, a cancellation and anything unexpected as a DocvlError saying so (see `internal_error`).
     """
     cancelled = threading.Event()
+    settings = caller_settings(settings)
+    if "settings" in kwargs:
+        kwargs["settings"] = settings
     stops_itself = _stops_at_deadline(func)
     if stops_itself:
         kwargs["deadline"] = time.monotonic() + settings.call_timeout
@@ -86,13 +110,17 @@ async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | No
     except anyio.get_cancelled_exc_class():
         cancelled.set()
         raise
+    except DocvlError:
+        raise
+    except (Cancelled, WorkerCancelled):
+        raise DocvlError("The call was cancelled.") from None
+    except Exception as exc:
+        raise internal_error(exc, getattr(func, "__name__", repr(func))) from None
+
+
+async def dispatch(settings: Settings, func: Callable[..., T], ctx: Context | None, /, **kwargs: Any) -> T:
+    """`run_call` for a tool: every failure becomes a tool error the agent can act on."""
+    try:
+        return await run_call(settings, func, ctx, **kwargs)
     except DocvlError as exc:
         raise ToolError(str(exc)) from None
-    except (Cancelled, WorkerCancelled):
-        raise ToolError("The call was cancelled.") from None
-    except Exception as exc:
-        log.exception("unexpected failure in %s", getattr(func, "__name__", func))
-        raise ToolError(
-            f"Internal error ({type(exc).__name__}: {exc}). The server is still running; "
-            "please report this with the document if you can."
-        ) from None

@@ -7,9 +7,7 @@ mapping), and presents the result (`presentation`). Resources and completions ar
 preset prompts in `mcp/prompts.py`.
 """
 
-import functools
 import inspect
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,8 +20,11 @@ from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, Image, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import (
+    REQUEST_TIMEOUT,
     CallToolResult,
+    CreateMessageRequest,
     CreateMessageResult,
     ResourceLink,
     SamplingMessage,
@@ -44,9 +45,9 @@ from mcp_docvl.features.fields import extract_fields
 from mcp_docvl.features.outline import document_outline
 from mcp_docvl.features.read import read_document
 from mcp_docvl.features.tables import MAX_CELLS, extract_tables
-from mcp_docvl.limits import describe_limits
-from mcp_docvl.mcp.dispatch import dispatch, without_progress
-from mcp_docvl.mcp.presentation import fence_json, next_call, outline_text, read_text, tables_text
+from mcp_docvl.limits import call_time_exceeded, describe_limits
+from mcp_docvl.mcp.dispatch import dispatch, internal_error, run_call, without_progress
+from mcp_docvl.mcp.presentation import fence_json, next_call, one_line, outline_text, read_text, tables_text
 from mcp_docvl.mcp.prompts import add_prompts
 from mcp_docvl.mcp.resources import add_document_resources, resource_links
 from mcp_docvl.mcp.tool_args import CursorArg, PasswordArg, SourceArg, pages_arg, refusal
@@ -59,7 +60,6 @@ from mcp_docvl.models import (
     ReadDocumentResult,
     TableFormat,
 )
-from mcp_docvl.sources import fetch_ahead
 from mcp_docvl.version import __version__
 
 # Every tool only reads; answer_about is not idempotent (a model may answer differently when asked again).
@@ -265,29 +265,47 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
                          recognise=recognise or None, password=None if password is None else "<the same password>",
                          cursor=result.next_cursor) if result.next_cursor else None
         return _reply(result, TextContent(type="text", text=outline_text(result, call)),
-                      ResourceLink(uri=result.uri, name=f"{result.document.name} (outline)",
+                      ResourceLink(uri=result.uri, name=f"{one_line(result.document.name)} (outline)",
                                    mime_type="application/json"))
 
 
     async def ask_client_model(source: str, question: str, pages: str | None, password: str | None,
-                               ctx: Context) -> Sample | None:
-        """Sampling request to the client's own model, when no VLM engine answers and the client can sample."""
+                               ctx: Context) -> CreateMessageResult | Sample | None:
+        """Sampling request to the client's own model, when no VLM engine answers and the client can sample.
+
+        The passages are ranked in a worker like every other parse (`run_call`). Where the server can send the
+        request itself (a session with a back channel) it does, within --call-timeout; on the 2026 protocol the
+        request goes back with the result (`Sample`) and the server holds nothing while the client's model works.
+        """
         if isinstance(state.engine, GenerativeEngine):
             return None
         capabilities = ctx.client_capabilities
         if capabilities is None or capabilities.sampling is None:
             return None
         try:
-            fetched = await fetch_ahead(source, settings)  # a URL on the fetch threads, like the tools' sources
-            prompt = await anyio.to_thread.run_sync(functools.partial(
-                answer_prompt, fetched, question, pages, password=password, settings=settings, engine=state.engine,
-                deadline=time.monotonic() + settings.call_timeout))
+            prompt = await run_call(settings, without_progress(answer_prompt), ctx, source=source, question=question,
+                                    pages=pages, password=password, settings=settings, engine=state.engine)
         except DocvlError:
             return None  # the tool body reports the same error
         if prompt is None:
             return None
-        return Sample(messages=[SamplingMessage(role="user", content=TextContent(type="text", text=prompt.text))],
-                      max_tokens=prompt.max_tokens, system_prompt=prompt.system, temperature=0.0)
+        sample = Sample(messages=[SamplingMessage(role="user", content=TextContent(type="text", text=prompt.text))],
+                        max_tokens=prompt.max_tokens, system_prompt=prompt.system, temperature=0.0)
+        if not ctx.session.can_send_request:
+            return sample
+        try:
+            with anyio.fail_after(settings.call_timeout):
+                return await ctx.session.send_request(CreateMessageRequest(params=sample.params), CreateMessageResult,
+                                                      request_read_timeout_seconds=settings.call_timeout)
+        except MCPError as exc:
+            if exc.code != REQUEST_TIMEOUT:
+                raise ToolError(f"The client's model could not answer (sampling failed: {one_line(exc.message)}).",
+                                ) from None
+            raise ToolError(str(call_time_exceeded(settings, "waiting for the client's model (sampling)"))) from None
+        except TimeoutError:
+            raise ToolError(str(call_time_exceeded(settings, "waiting for the client's model (sampling)"))) from None
+        except Exception as exc:  # e.g. a reply that is not a CreateMessageResult: a reference, never its text
+            raise ToolError(str(internal_error(exc, "sampling"))) from None
 
     @tool("answer_about", "Answer a question about a document", ASKS)
     async def answer_about_tool(
@@ -316,7 +334,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             answer_about, ctx, source=source, question=question, pages=pages, password=password,
             settings=settings, engine=state.engine, reply=reply,
         )
-        label = f'Answer about document "{result.document.name}" (id {result.document.id})'
+        label = f'Answer about document "{one_line(result.document.name)}" (id {result.document.id})'
         content: list[Any] = [TextContent(type="text", text=fence_json(label, result.model_dump_json(indent=1)))]
         if evidence_images and result.citations:
             # The document was recorded by id when it was answered about: crop from there, not from the source
@@ -354,7 +372,7 @@ def build_server(settings: Settings | None = None, engine: Engine | None = None,
             without_progress(extract_fields), ctx, source=source, schema=json_schema, fields=fields, preset=preset,
             pages=pages, password=password, settings=settings, engine=state.engine,
         )
-        label = f'Fields extracted from document "{result.document.name}" (id {result.document.id})'
+        label = f'Fields extracted from document "{one_line(result.document.name)}" (id {result.document.id})'
         text = fence_json(label, result.model_dump_json(indent=1))
         return _reply(result, TextContent(type="text", text=text))
 

@@ -54,7 +54,7 @@ def load_document_uri(uri: str, settings: Settings) -> Source:
     doc_id = rest.split("/", 1)[0]
     if not doc_id:
         raise InvalidArgument(f"{uri!r} names no document.", f"Use {URI_PREFIX}/<id> with an id from read_document.")
-    return require_registry(settings).load(doc_id)
+    return require_registry(settings).load(doc_id, settings)
 
 
 def document_info(source: Source, doc: Document) -> DocumentInfo:

@@ -145,3 +145,31 @@ def sample_text(settings: Settings, progress=None, engine=None) -> str:
 
     result = read_document(SAMPLE, pages="2", format="text", settings=settings, engine=engine, progress=progress)
     return result.combined()
+
+
+def apng_frame_bomb(frames_claimed: int = 2**31 - 1) -> bytes:
+    """A 1x1 APNG (about 125 bytes) whose acTL header claims `frames_claimed` frames; it holds one."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    control = struct.pack(">IIIIIHHBB", 0, 1, 1, 0, 0, 1, 1, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"acTL", struct.pack(">II", frames_claimed, 0)) + chunk(b"fcTL", control)
+            + chunk(b"IDAT", zlib.compress(b"\0\0")) + chunk(b"IEND", b""))
+
+
+SECRET = "secret-7c1e-from-a-file-outside-the-roots"
+
+
+def leak_secret(progress=None, **_kwargs) -> None:
+    """An unexpected failure whose message quotes something the caller must never see."""
+    raise RuntimeError(f"validator with schema: {{'description': '{SECRET}'}}")
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (Linux /proc; 0 elsewhere, which makes the RSS checks vacuous)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0

@@ -722,6 +722,8 @@ def _text_gaps(lines: list[list[Word]], em: float, font: float) -> list[float]:
     lo, hi = x0.min(), x1.max()
     # An eighth of a line height, but never more than 4,000 bins: garbage fonts report tiny heights.
     step = max(em / 8, (hi - lo) / 4000)
+    if not (np.isfinite(step) and step > 0 and np.isfinite(hi - lo)):  # no width, no height, or no finite place
+        return []
     n = int((hi - lo) / step) + 2
     # How many lines cover each bin: each line's words marked as bins [start, stop), overlapping words of one line
     # counted once. Truncation and negative stops as Python's int() and slicing have them.

@@ -47,10 +47,10 @@ def fill_with_model(engine: GenerativeEngine, schema: dict, pages: list[Page], i
         where = _locate(pages, value)
         if where is None:
             # Not found in the text: the model read it from an image (or made it up); it is returned uncited.
-            result = checked(name, spec, Found(value, pages[0], (0.0, 0.0, 0.0, 0.0), str(value), 0.5), "")
+            result = checked(name, spec, Found(value, pages[0], (0.0, 0.0, 0.0, 0.0), str(value), 0.5), "", schema)
             results[name] = result.model_copy(update={"citation": None})
         else:
-            results[name] = checked(name, spec, Found(value, *where), "")
+            results[name] = checked(name, spec, Found(value, *where), "", schema)
     return results
 
 

@@ -678,5 +678,5 @@ def fill_with_rules(schema: dict, pages: list[Page]) -> dict[str, FieldResult]:
             # search would take "Sub Total" or "Total Qty" for the amount paid.
             found = _find_labelled(pages, name, spec)
         what = f"a {rule} line" if rule else f"a label like {_labels(name, spec)[0]!r}"
-        results[name] = checked(name, spec, found, f"No {what} with a readable value was found.")
+        results[name] = checked(name, spec, found, f"No {what} with a readable value was found.", schema)
     return results

@@ -58,13 +58,14 @@ def citation(found: Found) -> Citation:
                     text=found.text)
 
 
-def checked(name: str, spec: dict, found: Found | None, missing: str) -> FieldResult:
-    """A found value typed and validated against its field's schema, or null with the reason."""
+def checked(name: str, spec: dict, found: Found | None, missing: str, root: dict | None = None) -> FieldResult:
+    """A found value typed and validated against its field's schema (part of the schema `root`), or null with
+    the reason."""
     if found is None:
         return FieldResult(value=None, confidence=0.0, reason=missing)
     try:
         value = typed(found.value, spec)
-        check_value(value, spec)
+        check_value(value, spec, root)
     except (ValueError, ValidationError) as exc:
         detail = exc.message if isinstance(exc, ValidationError) else str(exc)
         return FieldResult(value=None, citation=citation(found), confidence=0.0,
