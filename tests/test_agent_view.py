@@ -242,7 +242,8 @@ async def test_caller_errors_on_resources_are_invalid_params(settings: Settings,
     assert page.value.error.code == INVALID_PARAMS and "out of range" in page.value.error.message
     assert missing_table.value.error.code == INVALID_PARAMS
     assert "Page 1 has no table 5: it has 1 table" in missing_table.value.error.message
-    assert csv.startswith("Region,Units")
+    # The table itself, as CSV, inside the fence that marks it as the document's data.
+    assert "<document>\nRegion,Units,Price,Revenue\nNorth,120,9.50,1140.00" in csv
     assert not past.is_error and "page 1 has 1 table (0)" in past.structured_content["message"]
 
 
