@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 import os
+
+# No test may reach a model hub: Hugging Face libraries read this when first imported, and any module may import
+# them, so it is set before everything else. Without it a test that names a hub id waits minutes on retries.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 import shutil
 import tempfile
 from pathlib import Path
