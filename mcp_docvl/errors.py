@@ -50,3 +50,8 @@ class LimitExceeded(DocvlError):
 
 class EngineError(DocvlError):
     """The recognition engine failed or is not available."""
+
+
+class ServerFault(DocvlError):
+    """A failure on our side, not the caller's to fix: an unexpected error (answered by reference) or a cancelled
+    call."""

@@ -24,7 +24,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_docvl.config import Settings
-from mcp_docvl.errors import DocvlError
+from mcp_docvl.errors import DocvlError, ServerFault
 from mcp_docvl.limits import CallClock
 from mcp_docvl.mcp.workers import WorkerCancelled, can_isolate, run_isolated
 from mcp_docvl.sources import fetch_ahead
@@ -53,12 +53,12 @@ def _stops_at_deadline(func: Callable[..., Any]) -> bool:
     return "deadline" in inspect.signature(getattr(func, "__wrapped__", func)).parameters
 
 
-def internal_error(exc: BaseException, what: str) -> DocvlError:
+def internal_error(exc: BaseException, what: str) -> ServerFault:
     """An unexpected failure as the caller sees it: a reference, never the exception's text (which may quote a
     file, a schema or a URL the caller must not see). The details go to the server log under that reference."""
     reference = uuid.uuid4().hex[:12]
     log.error("unexpected failure in %s [ref %s]", what, reference, exc_info=exc)
-    return DocvlError(f"Internal error (ref {reference}); the server is still running.",
+    return ServerFault(f"Internal error (ref {reference}); the server is still running.",
                       "Retry once; if it fails again, report the reference (the details are in the server's log) "
                       "and the document if you can.")
 
@@ -75,7 +75,7 @@ async def run_call(settings: Settings, func: Callable[..., T], ctx: Context | No
 
     A function that takes a `deadline` gets the end of the call time limit, so it returns the pages it has done
     (with a cursor for the rest) instead of being stopped with nothing. Raises DocvlError only: anticipated
-    failures as they are, a cancellation and anything unexpected as a DocvlError saying so (see `internal_error`).
+    failures as they are, a cancellation and anything unexpected as a ServerFault saying so (see `internal_error`).
     """
     cancelled = threading.Event()
     settings = caller_settings(settings)
@@ -113,7 +113,7 @@ async def run_call(settings: Settings, func: Callable[..., T], ctx: Context | No
     except DocvlError:
         raise
     except (Cancelled, WorkerCancelled):
-        raise DocvlError("The call was cancelled.") from None
+        raise ServerFault("The call was cancelled.") from None
     except Exception as exc:
         raise internal_error(exc, getattr(func, "__name__", repr(func))) from None
 

@@ -23,7 +23,7 @@ from mcp_types import (
 
 from mcp_docvl.config import Settings
 from mcp_docvl.engines import Engine
-from mcp_docvl.errors import DocvlError, EngineError, LimitExceeded, SourceNotFound
+from mcp_docvl.errors import DocvlError, EngineError, LimitExceeded, ServerFault, SourceNotFound
 from mcp_docvl.features import resources
 from mcp_docvl.mcp.dispatch import run_call, without_progress
 from mcp_docvl.mcp.presentation import fence_json
@@ -47,17 +47,15 @@ async def _read(settings: Settings, func: Callable[..., Any], **kwargs: Any) -> 
     limits and memory cap wherever the tools get one).
 
     Errors the caller caused (no such document, page or table; a malformed part of the URI) are answered as
-    invalid params (-32602) with the message; failures on our side (the engine, a limit, an internal error, which
-    `run_call` reports as a plain DocvlError with a reference) stay resource errors (-32603)."""
+    invalid params (-32602) with the message; failures on our side (the engine, a limit, a ServerFault) stay
+    resource errors (-32603)."""
     try:
         return await run_call(settings, without_progress(func), None, settings=settings, **kwargs)
     except SourceNotFound as exc:
         raise ResourceNotFoundError(str(exc)) from None
-    except (EngineError, LimitExceeded) as exc:
+    except (EngineError, LimitExceeded, ServerFault) as exc:
         raise ResourceError(str(exc)) from None
     except DocvlError as exc:
-        if type(exc) is DocvlError:
-            raise ResourceError(str(exc)) from None
         raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
 
 
