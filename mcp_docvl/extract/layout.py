@@ -151,7 +151,7 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
         bands, (x0, x1) = found
         beside = [ln for ln in region if ln.bbox[2] <= x0 or ln.bbox[0] >= x1]
         if _columns_hold_text(beside, [(x0 + x1) / 2]):
-            return bands
+            return bands if len(bands) > 1 else _split(region, 0, [(x0 + x1) / 2])
     y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
     section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
     if section:
