@@ -23,6 +23,13 @@ _SECTION_GAP = 1.5
 # common in magazines and forms; word spaces never line up into a blank column).
 _GUTTER = 0.6
 
+# A strip of lines beside a gutter no wider than this many font sizes holds no running text: when its lines
+# do not sit level with the rows beside it (a notice set sideways, stacked letter by letter) it is read apart
+# from the body. Line numbers and a table's label column sit level with their rows and stay with them.
+_MARGIN_STRIP = 2.5
+# Lines a strip needs to be marginalia rather than a stray mark.
+_MARGIN_LINES = 3
+
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
 
 
@@ -104,6 +111,32 @@ def reading_order(lines: list[Line]) -> list[Line]:
     return out
 
 
+def _margin_strips(parts: list[list[Line]], size: float) -> tuple[list[list[Line]], list[list[Line]]]:
+    """The parts between the outermost gutters and the strips of marginalia outside them (a notice set sideways,
+    stacked letter by letter), which are read after the body instead of row by row with it."""
+    first, last = 0, len(parts)
+    while first < last - 1 and _marginal(parts[first], parts[first + 1], size):
+        first += 1
+    while last > first + 1 and _marginal(parts[last - 1], parts[last - 2], size):
+        last -= 1
+    return parts[first:last], parts[:first] + parts[last:]
+
+
+def _marginal(strip: list[Line], beside: list[Line], size: float) -> bool:
+    """A narrow strip of several lines that do not sit level with the rows beside them: text running along the
+    margin, not a column of labels, numbers or line numbers that belongs to its rows."""
+    if len(strip) < _MARGIN_LINES or max(ln.bbox[2] for ln in strip) - min(ln.bbox[0] for ln in strip) > (
+            _MARGIN_STRIP * size):
+        return False
+    mids = sorted(_mid_y(ln) for ln in beside)
+    level = 0
+    for line in strip:
+        at = bisect_left(mids, _mid_y(line))
+        near = min((abs(mids[i] - _mid_y(line)) for i in (at - 1, at) if 0 <= i < len(mids)), default=1e9)
+        level += near <= 0.25 * (line.bbox[3] - line.bbox[1])
+    return level < 0.5 * len(strip)
+
+
 def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Blank stretches between the merged intervals, as (start, end)."""
     intervals = sorted(intervals)
@@ -145,6 +178,10 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
     gutters = [(a + b) / 2 for a, b in x_gaps if b - a >= _GUTTER * size]
     if gutters and _columns_hold_text(region, gutters):
         return _split(region, 0, gutters)
+    if gutters:
+        body, strips = _margin_strips(_split(region, 0, gutters), size)
+        if strips and body:
+            return [[ln for part in body for ln in part], *strips]
     # A gutter crossed by a few lines laid across the columns (a title, a caption): bands at those lines.
     found = spanning_bands(region, size)
     if found is not None:
