@@ -229,6 +229,11 @@ def _best_river(region: list[Line], size: float, settings: ColumnSettings) -> tu
     events.sort(key=lambda e: (e[0], -e[1]))
     left_edge = min(ln.bbox[0] for ln in region)
     right_edge = max(ln.bbox[2] for ln in region)
+    # A strip with too few lines on one side is a margin beside a stray mark (a page number, a letter of a
+    # notice set sideways), not a gutter between columns: it must not hide the gutter crossed by a title.
+    ends = sorted(ln.bbox[2] for ln in region)
+    starts = sorted(ln.bbox[0] for ln in region)
+    least = settings.min_column_lines
     best: tuple[int, float, float, float] | None = None  # crossings, -width, start, end
     depth = 0
     for i, (x, step) in enumerate(events):
@@ -237,6 +242,8 @@ def _best_river(region: list[Line], size: float, settings: ColumnSettings) -> tu
             break
         nxt = events[i + 1][0]
         if nxt - x < settings.gutter * size or x <= left_edge or nxt >= right_edge or depth > limit:
+            continue
+        if bisect_right(ends, x) < least or len(starts) - bisect_left(starts, nxt) < least:
             continue
         key = (depth, -(nxt - x), x, nxt)
         if best is None or key < best:
