@@ -62,3 +62,18 @@ def test_a_notice_along_the_margin_is_read_after_the_body():
     text = " ".join(ordered)
     assert text.startswith(" ".join(body)), ordered[:6]
     assert body == [f"b{row}w{k}" for row in range(12) for k in range(6)]
+
+
+def test_line_numbers_in_the_gutter_are_read_apart_from_both_columns():
+    # A patent's two columns with its line numbers (smaller type) set in the 14-unit gutter every fifth row, 4
+    # units from each column: every such row comes as one line across both columns and the number.
+    words = []
+    for row in range(20):
+        for column, x in (("L", 0.0), ("R", 176.0)):
+            words += [_word(f"{column}{row}w{k}", x + 33 * k, 14.0 * row, 30) for k in range(5)]
+        if row % 5 == 4:
+            words.append(_word(str(row + 1), 166, 14.0 * row + 2, 6, height=6))
+    text = " ".join(line.text for line in reading_order(build_lines(words))).split()
+    body = [f"{c}{row}w{k}" for c in "LR" for row in range(20) for k in range(5)]
+    assert text[:len(body)] == body, text[:12]
+    assert text[len(body):] == ["5", "10", "15", "20"]

@@ -41,6 +41,11 @@ class ColumnSettings:
     max_spanning_share: float = 0.25
     # Each side of a river needs this many lines of its own to be a column.
     min_column_lines: int = 3
+    # A word without letters set in type smaller than this share of the words beside it may be a mark set in the
+    # gutter (the line numbers a patent prints between its columns every fifth line); the white on both sides of
+    # it together is then what must be a river. (Letters are left out: OCR layers size each word by its box, and
+    # a short lowercase word comes out smaller than its neighbours.)
+    mark_size: float = 0.8
     # A river narrower than this many font sizes between line segments is not a gutter between regions. On a
     # scan turned by a fraction of a degree the columns' edges drift across the page, and the strip that stays
     # white from top to bottom is narrower than the gutter on any one line: half a degree over a page narrows
@@ -116,6 +121,17 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
         a, b = words[i - 1].bbox[2], words[i].bbox[0]
         if b - a >= least and _is_river(line, a, b, rows, mids, settings):
             cuts.append(i)
+    for i, word in enumerate(words):
+        # A mark in the gutter: smaller type than the words beside it, and the white around it (the mark left
+        # out) is a river. At a segment's end the mark's own outer edge bounds that white.
+        before, after = words[i - 1] if i else None, words[i + 1] if i + 1 < len(words) else None
+        beside = [w.size for w in (before, after) if w is not None]
+        a = before.bbox[2] if before is not None else word.bbox[0]
+        b = after.bbox[0] if after is not None else word.bbox[2]
+        if (word.size < settings.mark_size * min(beside) and not any(c.isalpha() for c in word.text) and b - a >= least
+                and _is_river(line, a, b, rows, mids, settings)):
+            cuts += [i, i + 1]
+    cuts = sorted({c for c in cuts if 0 < c < len(words)})
     if not cuts:
         return [line]
     pieces, start = [], 0
@@ -136,6 +152,7 @@ def _is_river(line: Line, a: float, b: float, rows: list[Line], mids: list[float
     lo = bisect_left(mids, mid - settings.window_rows * height)
     hi = bisect_right(mids, mid + settings.window_rows * height)
     reach = settings.column_reach * size
+    mark = settings.mark_size  # marks set in the gutter do not fill it
     covering: list[tuple[float, float]] = []
     left = right = 0
     for other in rows[lo:hi]:
@@ -146,7 +163,7 @@ def _is_river(line: Line, a: float, b: float, rows: list[Line], mids: list[float
         right += x1 > b and x0 < b + reach
         if x1 > a and x0 < b:
             covering.extend((max(w.bbox[0], a), min(w.bbox[2], b)) for w in other.words
-                            if w.bbox[2] > a and w.bbox[0] < b)
+                            if w.bbox[2] > a and w.bbox[0] < b and w.size >= mark * other.size)
     if min(left, right) < settings.river_rows:
         return False
     allowed = int(settings.max_spanning_share * min(left, right))

@@ -25,10 +25,13 @@ _GUTTER = 0.6
 
 # A strip of lines beside a gutter no wider than this many font sizes holds no running text: when its lines
 # do not sit level with the rows beside it (a notice set sideways, stacked letter by letter) it is read apart
-# from the body. Line numbers and a table's label column sit level with their rows and stay with them.
+# from the body. A table's label column sits level with its rows in the same type and stays with them.
 _MARGIN_STRIP = 2.5
 # Lines a strip needs to be marginalia rather than a stray mark.
 _MARGIN_LINES = 3
+# A narrow strip set in type smaller than this share of the lines beside it holds marks (the line numbers a
+# patent prints in its gutter), read apart even though they sit level with the rows.
+_MARK_SIZE = 0.8
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
 
@@ -111,23 +114,28 @@ def reading_order(lines: list[Line]) -> list[Line]:
     return out
 
 
-def _margin_strips(parts: list[list[Line]], size: float) -> tuple[list[list[Line]], list[list[Line]]]:
-    """The parts between the outermost gutters and the strips of marginalia outside them (a notice set sideways,
-    stacked letter by letter), which are read after the body instead of row by row with it."""
+def _set_aside(parts: list[list[Line]], size: float) -> list[list[Line]] | None:
+    """The body (the parts between the outermost gutters) followed by the strips of marginalia outside them, each
+    read apart instead of row by row with the body; None when there is no such strip."""
     first, last = 0, len(parts)
     while first < last - 1 and _marginal(parts[first], parts[first + 1], size):
         first += 1
     while last > first + 1 and _marginal(parts[last - 1], parts[last - 2], size):
         last -= 1
-    return parts[first:last], parts[:first] + parts[last:]
+    if first == 0 and last == len(parts):
+        return None
+    return [[ln for part in parts[first:last] for ln in part], *parts[:first], *parts[last:]]
 
 
 def _marginal(strip: list[Line], beside: list[Line], size: float) -> bool:
-    """A narrow strip of several lines that do not sit level with the rows beside them: text running along the
-    margin, not a column of labels, numbers or line numbers that belongs to its rows."""
+    """A narrow strip of several lines that are set in smaller type than the lines beside them (line numbers in a
+    gutter) or do not sit level with them (text running along the margin): not a column of labels or numbers
+    that belongs to its rows."""
     if len(strip) < _MARGIN_LINES or max(ln.bbox[2] for ln in strip) - min(ln.bbox[0] for ln in strip) > (
             _MARGIN_STRIP * size):
         return False
+    if median(ln.size for ln in strip) < _MARK_SIZE * median(ln.size for ln in beside):
+        return True
     mids = sorted(_mid_y(ln) for ln in beside)
     level = 0
     for line in strip:
@@ -178,10 +186,8 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
     gutters = [(a + b) / 2 for a, b in x_gaps if b - a >= _GUTTER * size]
     if gutters and _columns_hold_text(region, gutters):
         return _split(region, 0, gutters)
-    if gutters:
-        body, strips = _margin_strips(_split(region, 0, gutters), size)
-        if strips and body:
-            return [[ln for part in body for ln in part], *strips]
+    if gutters and (aside := _set_aside(_split(region, 0, gutters), size)):
+        return aside
     # A gutter crossed by a few lines laid across the columns (a title, a caption): bands at those lines.
     found = spanning_bands(region, size)
     if found is not None:
@@ -189,6 +195,8 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
         beside = [ln for ln in region if ln.bbox[2] <= x0 or ln.bbox[0] >= x1]
         if _columns_hold_text(beside, [(x0 + x1) / 2]):
             return bands if len(bands) > 1 else _split(region, 0, [(x0 + x1) / 2])
+        if len(bands) == 1 and (aside := _set_aside(_split(region, 0, [(x0 + x1) / 2]), size)):
+            return aside
     y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
     section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
     if section:
