@@ -77,3 +77,12 @@ def test_line_numbers_in_the_gutter_are_read_apart_from_both_columns():
     body = [f"{c}{row}w{k}" for c in "LR" for row in range(20) for k in range(5)]
     assert text[:len(body)] == body, text[:12]
     assert text[len(body):] == ["5", "10", "15", "20"]
+
+
+def test_a_section_tab_down_the_edge_is_read_after_the_body():
+    # A magazine's section tab: big letters (16 units) stacked down the left edge beside body text in 6.4-unit
+    # type, so some letters sit level with some rows by chance. The letters are no column of the body's rows.
+    words = [_word(f"b{row}w{k}", 40 + 20 * k, 7.0 * row, 18, height=6.4) for row in range(24) for k in range(6)]
+    words += [_word(letter, 0, 16.0 * i, 14, height=16) for i, letter in enumerate("FRIDAY")]
+    text = " ".join(line.text for line in reading_order(build_lines(words))).split()
+    assert text == [f"b{row}w{k}" for row in range(24) for k in range(6)] + list("FRIDAY"), text[:12]

@@ -29,8 +29,9 @@ _GUTTER = 0.6
 _MARGIN_STRIP = 2.5
 # Lines a strip needs to be marginalia rather than a stray mark.
 _MARGIN_LINES = 3
-# A narrow strip set in type smaller than this share of the lines beside it holds marks (the line numbers a
-# patent prints in its gutter), read apart even though they sit level with the rows.
+# A narrow strip set in type smaller than this share of the lines beside it, or larger by its inverse, holds
+# marks (the line numbers a patent prints in its gutter, a section tab's letters stacked down the edge), read
+# apart even though some sit level with the rows. "Narrow" is measured in the strip's own type too.
 _MARK_SIZE = 0.8
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
@@ -128,13 +129,15 @@ def _set_aside(parts: list[list[Line]], size: float) -> list[list[Line]] | None:
 
 
 def _marginal(strip: list[Line], beside: list[Line], size: float) -> bool:
-    """A narrow strip of several lines that are set in smaller type than the lines beside them (line numbers in a
-    gutter) or do not sit level with them (text running along the margin): not a column of labels or numbers
-    that belongs to its rows."""
-    if len(strip) < _MARGIN_LINES or max(ln.bbox[2] for ln in strip) - min(ln.bbox[0] for ln in strip) > (
-            _MARGIN_STRIP * size):
+    """A narrow strip of several lines that are set in another size of type than the lines beside them (line
+    numbers in a gutter, a section tab's letters stacked down the edge) or do not sit level with them (text
+    running along the margin): not a column of labels or numbers that belongs to its rows."""
+    if len(strip) < _MARGIN_LINES:
         return False
-    if median(ln.size for ln in strip) < _MARK_SIZE * median(ln.size for ln in beside):
+    own, body = median(ln.size for ln in strip), median(ln.size for ln in beside)
+    if max(ln.bbox[2] for ln in strip) - min(ln.bbox[0] for ln in strip) > _MARGIN_STRIP * max(size, own):
+        return False
+    if own < _MARK_SIZE * body or body < _MARK_SIZE * own:
         return True
     mids = sorted(_mid_y(ln) for ln in beside)
     level = 0
