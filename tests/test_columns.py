@@ -86,3 +86,19 @@ def test_a_section_tab_down_the_edge_is_read_after_the_body():
     words += [_word(letter, 0, 16.0 * i, 14, height=16) for i, letter in enumerate("FRIDAY")]
     text = " ".join(line.text for line in reading_order(build_lines(words))).split()
     assert text == [f"b{row}w{k}" for row in range(24) for k in range(6)] + list("FRIDAY"), text[:12]
+
+
+def test_loosely_spaced_columns_with_a_gutter_near_a_word_space_read_column_by_column():
+    # Word spaces of 0.6 em (an OCR layer's loose boxes) and a gutter of 0.85 em: each row comes as one line
+    # across both columns, and the gutter is not twice the row's spaces; the right column's shared left edge
+    # tells it from a space.
+    words = []
+    for row in range(12):
+        for column, x in (("L", 0.0), ("R", 182.5)):
+            words += [_word(f"{column}{row}w{k}", x + 36 * k, 14.0 * row, 30) for k in range(5)]
+    text = " ".join(line.text for line in reading_order(build_lines(words)))
+    # The first and the last row have the column's edge on one side only (as a footer under the columns has)
+    # and may stay whole; every row between is cut, and each column reads on from row to row.
+    left = " ".join(f"L{row}w{k}" for row in range(1, 11) for k in range(5))
+    right = " ".join(f"R{row}w{k}" for row in range(1, 11) for k in range(5))
+    assert left in text and right in text and text.index(left) < text.index(right), text[:200]

@@ -24,6 +24,11 @@ class ColumnSettings:
     # A gutter inside a merged row is this many times wider than the row's typical word space at least (a title
     # laid across the columns has one of its ordinary spaces over the gutter now and then).
     space_ratio: float = 2.0
+    # ... or this many times, when the word after the gap starts at a column's left edge (see `_starts_column`):
+    # a title's ordinary space over the gutter rarely ends exactly where the column's lines start.
+    aligned_space_ratio: float = 1.25
+    # Lines start at the same left edge within this many font sizes (a scan's jitter, a glyph's side bearing).
+    edge_tolerance: float = 0.3
     # Loosely justified lines stretch word spaces up to about this many font sizes; a wider gap is never a space.
     max_word_space: float = 2.0
     # Rows looked at above and below a candidate gap, in line heights: the neighbourhood that must share the river.
@@ -116,11 +121,17 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
     size = max(line.size, 1e-6)
     gaps = sorted(words[i].bbox[0] - words[i - 1].bbox[2] for i in range(1, len(words)))
     least = max(settings.candidate_gap * size, settings.space_ratio * gaps[len(gaps) // 2] if len(gaps) >= 3 else 0)
+    # Where the next word starts at the left edge the lines of a column below and above share, the gap may be
+    # closer to the row's word spaces: a loosely spaced row (an OCR layer, a justified line merged from several
+    # columns) has a median space not far below its gutters.
+    aligned_least = max(settings.candidate_gap * size,
+                        settings.aligned_space_ratio * gaps[len(gaps) // 2] if len(gaps) >= 3 else 0)
     cuts: list[int] = []
     for i in range(1, len(words)):
         a, b = words[i - 1].bbox[2], words[i].bbox[0]
-        if b - a >= least and _is_river(line, a, b, rows, mids, settings):
-            cuts.append(i)
+        if b - a >= least or (b - a >= aligned_least and _starts_column(line, b, rows, mids, settings)):
+            if _is_river(line, a, b, rows, mids, settings):
+                cuts.append(i)
     for i, word in enumerate(words):
         # A mark in the gutter: smaller type than the words beside it, and the white around it (the mark left
         # out) is a river. At a segment's end the mark's own outer edge bounds that white.
@@ -139,6 +150,24 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
         pieces.append(Line.of(words[start:cut]))
         start = cut
     return pieces
+
+
+def _starts_column(line: Line, x: float, rows: list[Line], mids: list[float], settings: ColumnSettings) -> bool:
+    """Whether several lines near `line`, above it and below it, have a word starting where x is: the left
+    edge of a column that `line` is inside of (rows of neighbouring columns often come merged into one line, so
+    words are looked at, not line starts). A footer or a caption under the columns has none below it."""
+    height = max(line.bbox[3] - line.bbox[1], 1e-6)
+    mid = (line.bbox[1] + line.bbox[3]) / 2
+    lo = bisect_left(mids, mid - settings.window_rows * height)
+    hi = bisect_right(mids, mid + settings.window_rows * height)
+    reach = settings.edge_tolerance * max(line.size, 1e-6)
+    above = below = 0
+    for other, other_mid in zip(rows[lo:hi], mids[lo:hi], strict=True):
+        if other is not line and other.bbox[0] - reach <= x <= other.bbox[2] and any(
+                abs(w.bbox[0] - x) <= reach for w in other.words):
+            above += other_mid < mid
+            below += other_mid > mid
+    return above >= 1 and below >= 1 and above + below >= settings.river_rows
 
 
 def _is_river(line: Line, a: float, b: float, rows: list[Line], mids: list[float], settings: ColumnSettings) -> bool:
