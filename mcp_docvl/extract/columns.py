@@ -129,18 +129,19 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
     cuts: list[int] = []
     for i in range(1, len(words)):
         a, b = words[i - 1].bbox[2], words[i].bbox[0]
-        if b - a >= least or (b - a >= aligned_least and _starts_column(line, b, rows, mids, settings)):
-            if _is_river(line, a, b, rows, mids, settings):
-                cuts.append(i)
+        if (b - a >= least or (b - a >= aligned_least and _starts_column(line, b, rows, mids, settings))) and (
+                _is_river(line, a, b, rows, mids, settings)):
+            cuts.append(i)
+    last = len(words) - 1
     for i, word in enumerate(words):
         # A mark in the gutter: smaller type than the words beside it, and the white around it (the mark left
         # out) is a river. At a segment's end the mark's own outer edge bounds that white.
-        before, after = words[i - 1] if i else None, words[i + 1] if i + 1 < len(words) else None
-        beside = [w.size for w in (before, after) if w is not None]
-        a = before.bbox[2] if before is not None else word.bbox[0]
-        b = after.bbox[0] if after is not None else word.bbox[2]
-        if (word.size < settings.mark_size * min(beside) and not any(c.isalpha() for c in word.text) and b - a >= least
-                and _is_river(line, a, b, rows, mids, settings)):
+        beside = min(words[i - 1].size if i else 1e30, words[i + 1].size if i < last else 1e30)
+        if word.size >= settings.mark_size * beside or any(c.isalpha() for c in word.text):
+            continue
+        a = words[i - 1].bbox[2] if i else word.bbox[0]
+        b = words[i + 1].bbox[0] if i < last else word.bbox[2]
+        if b - a >= least and _is_river(line, a, b, rows, mids, settings):
             cuts += [i, i + 1]
     cuts = sorted({c for c in cuts if 0 < c < len(words)})
     if not cuts:

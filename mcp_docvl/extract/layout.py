@@ -299,10 +299,17 @@ def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
         return False
     if any(median(len(ln.words) for ln in part) < 3 for part in parts):
         return False
-    left, right = parts[0], parts[1]
+    left, right = parts[0], sorted(parts[1], key=lambda ln: ln.bbox[1])
+    tops = [ln.bbox[1] for ln in right]
+    tallest = max(ln.bbox[3] - ln.bbox[1] for ln in right)
     paired = 0
     for line in left:
-        for other in right:
+        # Only lines of the right part whose tops lie within its tallest line's height above this line's bottom
+        # can overlap it: walk back from there.
+        at = bisect_left(tops, line.bbox[3])
+        while at > 0 and tops[at - 1] > line.bbox[1] - tallest:
+            at -= 1
+            other = right[at]
             overlap = min(line.bbox[3], other.bbox[3]) - max(line.bbox[1], other.bbox[1])
             if overlap > 0.5 * (line.bbox[3] - line.bbox[1]):
                 paired += 1
