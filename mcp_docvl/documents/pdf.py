@@ -28,6 +28,10 @@ PDFIUM_LOCK = threading.RLock()
 
 T = TypeVar("T")
 
+# A font size more than this many times its word's loose box height (ascent to descent, ~1-1.3 sizes) is nominal:
+# the matrix scales the glyphs down (invisible OCR text over a scan), and the box height is used instead.
+_NOMINAL_SIZE = 2.5
+
 _META_KEYS = {"Title": "title", "Author": "author", "Subject": "subject", "Keywords": "keywords",
               "Creator": "creator", "Producer": "producer", "CreationDate": "created", "ModDate": "modified"}
 
@@ -205,8 +209,11 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     # Plain Python numbers from here on: numpy scalars are slow to convert one by one.
     first_chars = keep[starts].tolist()
     font_sizes = np.array(list(map(_FONT_SIZE, repeat(handle, starts.size), first_chars)))
-    # Some producers set size 1 and scale with the matrix: the box height is then the better measure.
-    sizes = np.where(font_sizes > 1.5, font_sizes, wy1 - wy0).tolist()
+    # Some producers set size 1 and scale with the matrix, others (OCR layers of scans) a nominal size the matrix
+    # shrinks several times: the box height is then the better measure. A loose box spans the font's ascent and
+    # descent, about 1-1.3 font sizes, so a size many times the box's height was never drawn at that size.
+    heights = wy1 - wy0
+    sizes = np.where((font_sizes > 1.5) & (font_sizes < _NOMINAL_SIZE * heights), font_sizes, heights).tolist()
     styles = _word_styles(handle, first_chars)
     rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
     text = codepoints.to_text(kcodes)

@@ -24,6 +24,11 @@ class ColumnSettings:
     # A gutter inside a merged row is this many times wider than the row's typical word space at least (a title
     # laid across the columns has one of its ordinary spaces over the gutter now and then).
     space_ratio: float = 2.0
+    # ... or this many times, when the word after the gap starts at a column's left edge (see `_starts_column`):
+    # a title's ordinary space over the gutter rarely ends exactly where the column's lines start.
+    aligned_space_ratio: float = 1.25
+    # Lines start at the same left edge within this many font sizes (a scan's jitter, a glyph's side bearing).
+    edge_tolerance: float = 0.3
     # Loosely justified lines stretch word spaces up to about this many font sizes; a wider gap is never a space.
     max_word_space: float = 2.0
     # Rows looked at above and below a candidate gap, in line heights: the neighbourhood that must share the river.
@@ -41,8 +46,17 @@ class ColumnSettings:
     max_spanning_share: float = 0.25
     # Each side of a river needs this many lines of its own to be a column.
     min_column_lines: int = 3
-    # A river narrower than this many font sizes between line segments is not a gutter between regions.
-    gutter: float = 0.6
+    # A word without letters set in type smaller than this share of the words beside it may be a mark set in the
+    # gutter (the line numbers a patent prints between its columns every fifth line); the white on both sides of
+    # it together is then what must be a river. (Letters are left out: OCR layers size each word by its box, and
+    # a short lowercase word comes out smaller than its neighbours.)
+    mark_size: float = 0.8
+    # A river narrower than this many font sizes between line segments is not a gutter between regions. On a
+    # scan turned by a fraction of a degree the columns' edges drift across the page, and the strip that stays
+    # white from top to bottom is narrower than the gutter on any one line: half a degree over a page narrows
+    # an 8 pt gutter to 3 pt. Word spaces never line up into a white strip over many lines, so a narrow strip
+    # with columns of text on both sides is still a gutter.
+    gutter: float = 0.3
 
 
 SETTINGS = ColumnSettings()
@@ -107,11 +121,29 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
     size = max(line.size, 1e-6)
     gaps = sorted(words[i].bbox[0] - words[i - 1].bbox[2] for i in range(1, len(words)))
     least = max(settings.candidate_gap * size, settings.space_ratio * gaps[len(gaps) // 2] if len(gaps) >= 3 else 0)
+    # Where the next word starts at the left edge the lines of a column below and above share, the gap may be
+    # closer to the row's word spaces: a loosely spaced row (an OCR layer, a justified line merged from several
+    # columns) has a median space not far below its gutters.
+    aligned_least = max(settings.candidate_gap * size,
+                        settings.aligned_space_ratio * gaps[len(gaps) // 2] if len(gaps) >= 3 else 0)
     cuts: list[int] = []
     for i in range(1, len(words)):
         a, b = words[i - 1].bbox[2], words[i].bbox[0]
-        if b - a >= least and _is_river(line, a, b, rows, mids, settings):
+        if (b - a >= least or (b - a >= aligned_least and _starts_column(line, b, rows, mids, settings))) and (
+                _is_river(line, a, b, rows, mids, settings)):
             cuts.append(i)
+    last = len(words) - 1
+    for i, word in enumerate(words):
+        # A mark in the gutter: smaller type than the words beside it, and the white around it (the mark left
+        # out) is a river. At a segment's end the mark's own outer edge bounds that white.
+        beside = min(words[i - 1].size if i else 1e30, words[i + 1].size if i < last else 1e30)
+        if word.size >= settings.mark_size * beside or any(c.isalpha() for c in word.text):
+            continue
+        a = words[i - 1].bbox[2] if i else word.bbox[0]
+        b = words[i + 1].bbox[0] if i < last else word.bbox[2]
+        if b - a >= least and _is_river(line, a, b, rows, mids, settings):
+            cuts += [i, i + 1]
+    cuts = sorted({c for c in cuts if 0 < c < len(words)})
     if not cuts:
         return [line]
     pieces, start = [], 0
@@ -119,6 +151,24 @@ def _split_line(line: Line, rows: list[Line], mids: list[float], settings: Colum
         pieces.append(Line.of(words[start:cut]))
         start = cut
     return pieces
+
+
+def _starts_column(line: Line, x: float, rows: list[Line], mids: list[float], settings: ColumnSettings) -> bool:
+    """Whether several lines near `line`, above it and below it, have a word starting where x is: the left
+    edge of a column that `line` is inside of (rows of neighbouring columns often come merged into one line, so
+    words are looked at, not line starts). A footer or a caption under the columns has none below it."""
+    height = max(line.bbox[3] - line.bbox[1], 1e-6)
+    mid = (line.bbox[1] + line.bbox[3]) / 2
+    lo = bisect_left(mids, mid - settings.window_rows * height)
+    hi = bisect_right(mids, mid + settings.window_rows * height)
+    reach = settings.edge_tolerance * max(line.size, 1e-6)
+    above = below = 0
+    for other, other_mid in zip(rows[lo:hi], mids[lo:hi], strict=True):
+        if other is not line and other.bbox[0] - reach <= x <= other.bbox[2] and any(
+                abs(w.bbox[0] - x) <= reach for w in other.words):
+            above += other_mid < mid
+            below += other_mid > mid
+    return above >= 1 and below >= 1 and above + below >= settings.river_rows
 
 
 def _is_river(line: Line, a: float, b: float, rows: list[Line], mids: list[float], settings: ColumnSettings) -> bool:
@@ -132,6 +182,7 @@ def _is_river(line: Line, a: float, b: float, rows: list[Line], mids: list[float
     lo = bisect_left(mids, mid - settings.window_rows * height)
     hi = bisect_right(mids, mid + settings.window_rows * height)
     reach = settings.column_reach * size
+    mark = settings.mark_size  # marks set in the gutter do not fill it
     covering: list[tuple[float, float]] = []
     left = right = 0
     for other in rows[lo:hi]:
@@ -142,7 +193,7 @@ def _is_river(line: Line, a: float, b: float, rows: list[Line], mids: list[float
         right += x1 > b and x0 < b + reach
         if x1 > a and x0 < b:
             covering.extend((max(w.bbox[0], a), min(w.bbox[2], b)) for w in other.words
-                            if w.bbox[2] > a and w.bbox[0] < b)
+                            if w.bbox[2] > a and w.bbox[0] < b and w.size >= mark * other.size)
     if min(left, right) < settings.river_rows:
         return False
     allowed = int(settings.max_spanning_share * min(left, right))
@@ -176,7 +227,7 @@ def _level(a: Line, b: Line) -> bool:
 def spanning_bands(region: list[Line], size: float,
                    settings: ColumnSettings = SETTINGS) -> tuple[list[list[Line]], tuple[float, float]] | None:
     """The region cut into horizontal bands at the lines that cross its gutter, and the gutter (x0, x1); None
-    when it has no gutter.
+    when it has no gutter. One band when no line crosses it.
 
     The gutter is the white vertical strip crossed by the fewest lines, with columns of text on both sides;
     the lines crossing it (titles, captions, figures laid across the columns) become bands of their own, and
@@ -210,7 +261,7 @@ def spanning_bands(region: list[Line], size: float,
         current_spans = spans
     if current:
         bands.append(current)
-    return (bands, river) if len(bands) > 1 else None
+    return bands, river
 
 
 def _best_river(region: list[Line], size: float, settings: ColumnSettings) -> tuple[float, float] | None:
@@ -225,6 +276,11 @@ def _best_river(region: list[Line], size: float, settings: ColumnSettings) -> tu
     events.sort(key=lambda e: (e[0], -e[1]))
     left_edge = min(ln.bbox[0] for ln in region)
     right_edge = max(ln.bbox[2] for ln in region)
+    # A strip with too few lines on one side is a margin beside a stray mark (a page number, a letter of a
+    # notice set sideways), not a gutter between columns: it must not hide the gutter crossed by a title.
+    ends = sorted(ln.bbox[2] for ln in region)
+    starts = sorted(ln.bbox[0] for ln in region)
+    least = settings.min_column_lines
     best: tuple[int, float, float, float] | None = None  # crossings, -width, start, end
     depth = 0
     for i, (x, step) in enumerate(events):
@@ -233,6 +289,8 @@ def _best_river(region: list[Line], size: float, settings: ColumnSettings) -> tu
             break
         nxt = events[i + 1][0]
         if nxt - x < settings.gutter * size or x <= left_edge or nxt >= right_edge or depth > limit:
+            continue
+        if bisect_right(ends, x) < least or len(starts) - bisect_left(starts, nxt) < least:
             continue
         key = (depth, -(nxt - x), x, nxt)
         if best is None or key < best:

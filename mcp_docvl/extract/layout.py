@@ -23,6 +23,17 @@ _SECTION_GAP = 1.5
 # common in magazines and forms; word spaces never line up into a blank column).
 _GUTTER = 0.6
 
+# A strip of lines beside a gutter no wider than this many font sizes holds no running text: when its lines
+# do not sit level with the rows beside it (a notice set sideways, stacked letter by letter) it is read apart
+# from the body. A table's label column sits level with its rows in the same type and stays with them.
+_MARGIN_STRIP = 2.5
+# Lines a strip needs to be marginalia rather than a stray mark.
+_MARGIN_LINES = 3
+# A narrow strip set in type smaller than this share of the lines beside it, or larger by its inverse, holds
+# marks (the line numbers a patent prints in its gutter, a section tab's letters stacked down the edge), read
+# apart even though some sit level with the rows. "Narrow" is measured in the strip's own type too.
+_MARK_SIZE = 0.8
+
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
 
 
@@ -104,6 +115,39 @@ def reading_order(lines: list[Line]) -> list[Line]:
     return out
 
 
+def _set_aside(parts: list[list[Line]], size: float) -> list[list[Line]] | None:
+    """The body (the parts between the outermost gutters) followed by the strips of marginalia outside them, each
+    read apart instead of row by row with the body; None when there is no such strip."""
+    first, last = 0, len(parts)
+    while first < last - 1 and _marginal(parts[first], parts[first + 1], size):
+        first += 1
+    while last > first + 1 and _marginal(parts[last - 1], parts[last - 2], size):
+        last -= 1
+    if first == 0 and last == len(parts):
+        return None
+    return [[ln for part in parts[first:last] for ln in part], *parts[:first], *parts[last:]]
+
+
+def _marginal(strip: list[Line], beside: list[Line], size: float) -> bool:
+    """A narrow strip of several lines that are set in another size of type than the lines beside them (line
+    numbers in a gutter, a section tab's letters stacked down the edge) or do not sit level with them (text
+    running along the margin): not a column of labels or numbers that belongs to its rows."""
+    if len(strip) < _MARGIN_LINES:
+        return False
+    own, body = median(ln.size for ln in strip), median(ln.size for ln in beside)
+    if max(ln.bbox[2] for ln in strip) - min(ln.bbox[0] for ln in strip) > _MARGIN_STRIP * max(size, own):
+        return False
+    if own < _MARK_SIZE * body or body < _MARK_SIZE * own:
+        return True
+    mids = sorted(_mid_y(ln) for ln in beside)
+    level = 0
+    for line in strip:
+        at = bisect_left(mids, _mid_y(line))
+        near = min((abs(mids[i] - _mid_y(line)) for i in (at - 1, at) if 0 <= i < len(mids)), default=1e9)
+        level += near <= 0.25 * (line.bbox[3] - line.bbox[1])
+    return level < 0.5 * len(strip)
+
+
 def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Blank stretches between the merged intervals, as (start, end)."""
     intervals = sorted(intervals)
@@ -145,13 +189,17 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
     gutters = [(a + b) / 2 for a, b in x_gaps if b - a >= _GUTTER * size]
     if gutters and _columns_hold_text(region, gutters):
         return _split(region, 0, gutters)
+    if gutters and (aside := _set_aside(_split(region, 0, gutters), size)):
+        return aside
     # A gutter crossed by a few lines laid across the columns (a title, a caption): bands at those lines.
     found = spanning_bands(region, size)
     if found is not None:
         bands, (x0, x1) = found
         beside = [ln for ln in region if ln.bbox[2] <= x0 or ln.bbox[0] >= x1]
         if _columns_hold_text(beside, [(x0 + x1) / 2]):
-            return bands
+            return bands if len(bands) > 1 else _split(region, 0, [(x0 + x1) / 2])
+        if len(bands) == 1 and (aside := _set_aside(_split(region, 0, [(x0 + x1) / 2]), size)):
+            return aside
     y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
     section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
     if section:
@@ -251,10 +299,17 @@ def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:
         return False
     if any(median(len(ln.words) for ln in part) < 3 for part in parts):
         return False
-    left, right = parts[0], parts[1]
+    left, right = parts[0], sorted(parts[1], key=lambda ln: ln.bbox[1])
+    tops = [ln.bbox[1] for ln in right]
+    tallest = max(ln.bbox[3] - ln.bbox[1] for ln in right)
     paired = 0
     for line in left:
-        for other in right:
+        # Only lines of the right part whose tops lie within its tallest line's height above this line's bottom
+        # can overlap it: walk back from there.
+        at = bisect_left(tops, line.bbox[3])
+        while at > 0 and tops[at - 1] > line.bbox[1] - tallest:
+            at -= 1
+            other = right[at]
             overlap = min(line.bbox[3], other.bbox[3]) - max(line.bbox[1], other.bbox[1])
             if overlap > 0.5 * (line.bbox[3] - line.bbox[1]):
                 paired += 1
