@@ -240,6 +240,20 @@ def ligature_hyphen_sample() -> bytes:
                            for i, line in enumerate(lines)])
 
 
+def separate_accents_sample() -> bytes:
+    """Accented letters set as TeX sets them: the base letter in the line, the spacing accent (´ ˇ ¨) drawn as a
+    glyph of its own over it, later in the content stream (after the line); and an acute accent set in its own
+    slot after a letter (a prime), which belongs to no letter."""
+    advance = FontSpec().advance * 11.0 / 1000
+    line = "Jose Lopez met Zurn and Muller at x´ today."
+    runs = [GlyphRun(72, 100, glyphs_of(line))]
+    # Each accent drawn with its left edge at its letter's left edge (same width, so centred over it).
+    for accent, letter_at in (("´", line.index("e ")), ("´", line.index("opez")), ("ˇ", line.index("Zurn")),
+                              ("¨", line.index("uller"))):
+        runs.append(GlyphRun(72 + letter_at * advance, 100, (accent,)))
+    return make_glyph_pdf(runs)
+
+
 def bold_by_name_sample() -> bytes:
     """A heading in a font named "...-Bold" that declares weight 0 (StemV 0), above body text of the same size."""
     bold = FontSpec("Inter-Bold", stem_v=0)

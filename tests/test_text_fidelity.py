@@ -42,6 +42,12 @@ def test_ligature_glyph_is_one_word_with_one_box():
     assert x1 - x0 == pytest.approx(8 * 5.5, abs=0.5)
 
 
+def test_accents_drawn_apart_join_their_letters(tmp_path):
+    page = _read(tmp_path, samples.separate_accents_sample(), "accents")
+    # Each accent drawn over a letter makes one precomposed letter with it; the one in its own slot stays.
+    assert page.content == "José López met Žurn and Müller at x´ today."
+
+
 def test_bold_by_font_name_makes_a_heading(tmp_path):
     page = _read(tmp_path, samples.bold_by_name_sample(), "bold")
     first, rest = page.content.split("\n\n", 1)

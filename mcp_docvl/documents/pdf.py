@@ -15,6 +15,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from mcp_docvl.documents import codepoints
+from mcp_docvl.documents.accents import attach_accents
 from mcp_docvl.documents.base import TextLayer
 from mcp_docvl.documents.fonts import FontStyle, font_style
 from mcp_docvl.documents.model import Word
@@ -182,6 +183,12 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     # Into the upright frame: top-left origin, y down.
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
     frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
+    accents = keep[(classes[keep] & codepoints.ACCENT) != 0]
+    if accents.size:
+        letters = keep[np.char.isalpha(np.array(list(codepoints.to_text(codes[keep]))))
+                       & ((classes[keep] & codepoints.ACCENT) == 0)]
+        attached = attach_accents(codes, accents, letters, x0, y0, x1, y1)
+        keep = np.setdiff1d(keep, attached, assume_unique=True)
 
     # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
     # unmapped ligature glyph in it stays one word, but leaves the text.
