@@ -128,6 +128,8 @@ class FontSpec:
     italic_angle: float = 0.0
     # Every glyph's advance, in 1/1000 of the font size (600 is Courier's, so its letters render as set).
     advance: int = 500
+    # Without a ToUnicode map, the text is the encoding's: WinAnsi, with these (code, glyph name) differences.
+    differences: tuple[tuple[int, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,15 +179,19 @@ def make_glyph_pdf(runs: list[GlyphRun], size: tuple[float, float] = LETTER) -> 
 
     names: dict[FontSpec, tuple[str, int]] = {}  # resource name, object number
     for number, (spec, table) in enumerate(fonts.items(), start=1):
-        cmap = _to_unicode_cmap({code: glyph for glyph, code in table.items()})
-        cmap_ref = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
+        if spec.differences is None:
+            cmap = _to_unicode_cmap({code: glyph for glyph, code in table.items()})
+            cmap_ref = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
+            encoding = f"/WinAnsiEncoding /ToUnicode {cmap_ref} 0 R"
+        else:
+            diffs = " ".join(f"{code} /{glyph}" for code, glyph in spec.differences)
+            encoding = f"<< /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [{diffs}] >>"
         descriptor = add((f"<< /Type /FontDescriptor /FontName /{spec.base_font} /Flags {spec.flags} "
                           f"/FontBBox [-200 -250 1000 900] /ItalicAngle {spec.italic_angle:g} /Ascent 750 "
                           f"/Descent -250 /CapHeight 700 /StemV {spec.stem_v} >>").encode())
-        widths = " ".join([str(spec.advance)] * 224)
-        font = add((f"<< /Type /Font /Subtype /Type1 /BaseFont /{spec.base_font} /FirstChar 32 /LastChar 255 "
-                    f"/Widths [{widths}] /Encoding /WinAnsiEncoding /FontDescriptor {descriptor} 0 R "
-                    f"/ToUnicode {cmap_ref} 0 R >>").encode())
+        widths = " ".join([str(spec.advance)] * 256)
+        font = add((f"<< /Type /Font /Subtype /Type1 /BaseFont /{spec.base_font} /FirstChar 0 /LastChar 255 "
+                    f"/Widths [{widths}] /FontDescriptor {descriptor} 0 R /Encoding {encoding} >>").encode())
         names[spec] = (f"G{number}", font)
     ops = []
     for run, codes in drawn:
@@ -252,6 +258,15 @@ def separate_accents_sample() -> bytes:
                               ("¨", line.index("uller"))):
         runs.append(GlyphRun(72 + letter_at * advance, 100, (accent,)))
     return make_glyph_pdf(runs)
+
+
+def named_ligatures_sample() -> bytes:
+    """A font without a ToUnicode map whose encoding names its ligature glyphs as layout programs do ("f_i",
+    "f_f_l", "T_h"), at control codes: PDFium alone reads them as control codes."""
+    font = FontSpec("MinionPro-Regular", differences=((29, "T_h"), (30, "f_f_l"), (31, "f_i")))
+    line = "\x1de shu\x1ee was signi\x1fcant and ba\x1ees us."
+    glyphs = tuple(line)
+    return make_glyph_pdf([GlyphRun(72, 100, glyphs, font, codes=line.encode("latin-1"))])
 
 
 def bold_by_name_sample() -> bytes:

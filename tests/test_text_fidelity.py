@@ -48,6 +48,13 @@ def test_accents_drawn_apart_join_their_letters(tmp_path):
     assert page.content == "José López met Žurn and Müller at x´ today."
 
 
+def test_ligature_glyphs_named_by_the_encoding_keep_their_letters(tmp_path):
+    page = _read(tmp_path, samples.named_ligatures_sample(), "named")
+    # "f_i", "f_f_l", "T_h" at control codes: the glyph names say the letters.
+    assert page.content == "The shuffle was significant and baffles us."
+    assert not page.warnings
+
+
 def test_bold_by_font_name_makes_a_heading(tmp_path):
     page = _read(tmp_path, samples.bold_by_name_sample(), "bold")
     first, rest = page.content.split("\n\n", 1)

@@ -24,6 +24,9 @@ RTL = 16  # a strong right-to-left letter (bidi class R or AL)
 CONTINUATION = 32  # the second half of a surrogate pair joined into the index before it: no character at all
 ACCENT = 64  # a spacing accent (´ ˆ ¨ ...): drawn over a letter it belongs to that letter (accents.py)
 
+# Noncharacters that stand in the codes for a ligature's several letters until the words' text is built.
+PLACEHOLDERS = tuple(range(0xFDD0, 0xFDF0))
+
 HYPHEN = 0x2D
 SOFT_HYPHEN = 0xAD
 MAX_CODE = 0x10FFFF

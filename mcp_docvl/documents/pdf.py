@@ -18,6 +18,7 @@ from mcp_docvl.documents import codepoints
 from mcp_docvl.documents.accents import attach_accents
 from mcp_docvl.documents.base import TextLayer
 from mcp_docvl.documents.fonts import FontStyle, font_style
+from mcp_docvl.documents.glyph_names import control_code_texts
 from mcp_docvl.documents.model import Word
 from mcp_docvl.documents.pdfium_calls import direct_call
 from mcp_docvl.documents.pdfium_calls import to_frame as _to_frame
@@ -42,6 +43,8 @@ class PdfDocument:
             raise InvalidArgument("The password contains a NUL character, which a PDF password cannot hold.",
                                   "Pass the password without control characters.")
         self._max_page_pixels = max_page_pixels
+        # Kept for the glyph names of fonts PDFium cannot map (glyph_names.py), read only when a page needs them.
+        self._data, self._password = data, password
         self._open_page: tuple[int, pdfium.PdfPage] | None = None
         with PDFIUM_LOCK:
             try:
@@ -63,7 +66,9 @@ class PdfDocument:
         return w, h, "pt"
 
     def text_layer(self, index: int) -> TextLayer:
-        return self.with_page(index, _extract_text_layer)
+        def names() -> dict[tuple[str, int], str]:
+            return control_code_texts(self._data, self._password, index)
+        return self.with_page(index, lambda page: _extract_text_layer(page, names))
 
     def is_blank(self, index: int) -> bool:
         return self.with_page(index, lambda page: pdfium_c.FPDFPage_CountObjects(page) == 0)
@@ -150,15 +155,19 @@ def _load_error(exc: pdfium.PdfiumError, password: str | None) -> Exception:
     )
 
 
-def _extract_text_layer(page: pdfium.PdfPage) -> TextLayer:
+GlyphNames = Callable[[], dict[tuple[str, int], str]]
+
+
+def _extract_text_layer(page: pdfium.PdfPage, glyph_names: GlyphNames | None = None) -> TextLayer:
     textpage = page.get_textpage()
     try:
-        return _words_from_textpage(page, textpage)
+        return _words_from_textpage(page, textpage, glyph_names)
     finally:
         textpage.close()
 
 
-def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> TextLayer:
+def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
+                         glyph_names: GlyphNames | None = None) -> TextLayer:
     left, bottom, right, top = page.get_cropbox()
     width, height = right - left, top - bottom
     n = pdfium_c.FPDFText_CountChars(textpage)
@@ -189,6 +198,12 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
                        & ((classes[keep] & codepoints.ACCENT) == 0)]
         attached = attach_accents(codes, accents, letters, x0, y0, x1, y1)
         keep = np.setdiff1d(keep, attached, assume_unique=True)
+
+    # Control codes that the font's encoding names (ligatures "f_i", "T_h") become their text.
+    expansions: dict[int, str] = {}
+    control = keep[((classes[keep] & codepoints.JUNK) != 0) & (codes[keep] < 0x20)]
+    if control.size and glyph_names is not None and (names := glyph_names()):
+        expansions = _name_control_codes(handle, codes, classes, control, names)
 
     # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
     # unmapped ligature glyph in it stays one word, but leaves the text.
@@ -223,12 +238,43 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
              for a, b, bbox, size, style, right_to_left
              in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
              if math.isfinite(size) and all(map(math.isfinite, bbox))]
+    if expansions:
+        table = str.maketrans(expansions)
+        for word in words:
+            word.text = word.text.translate(table)
     if dropped:
         for word in words:
             word.text = word.text.replace("\0", "")
         words = [word for word in words if word.text]
     return TextLayer(words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable,
                      rotation=rotation, dropped_chars=dropped)
+
+
+def _name_control_codes(handle: int, codes: np.ndarray, classes: np.ndarray, control: np.ndarray,
+                        names: dict[tuple[str, int], str]) -> dict[int, str]:
+    """Give the control codes in `control` (character indices) the text their font's glyph names say, in place.
+
+    A one-character text replaces the code; a longer one (a ligature) is stood for by a noncharacter
+    (codepoints.PLACEHOLDERS) that the words' text expands afterwards. Returns placeholder -> text.
+    """
+    font_names: dict[int | None, str] = {}
+    placeholders: dict[str, int] = {}
+    for i in control.tolist():
+        font = _TEXT_OBJECT_FONT(_TEXT_OBJECT(handle, i))
+        if font not in font_names:
+            font_names[font] = _font_name(font) if font else ""
+        text = names.get((font_names[font], int(codes[i])))
+        if not text:
+            continue
+        if len(text) > 1:
+            if text not in placeholders and len(placeholders) == len(codepoints.PLACEHOLDERS):
+                continue
+            code = placeholders.setdefault(text, codepoints.PLACEHOLDERS[len(placeholders)])
+        else:
+            code = ord(text)
+        codes[i] = code
+        classes[i] = codepoints.classify(np.array([code], dtype=np.uint32))[0]
+    return {chr(code): text for text, code in placeholders.items()}
 
 
 def _char_codes(handle: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -324,15 +370,19 @@ def _word_styles(handle: int, first_chars: list[int]) -> list[FontStyle]:
 _NO_STYLE = FontStyle(name="", bold=False, italic=False)
 
 
-def _font_style(font: int) -> FontStyle:
+def _font_name(font: int) -> str:
     size = _FONT_NAME(font, None, 0)
     name = ctypes.create_string_buffer(max(size, 1))
     if size > 0:
         _FONT_NAME(font, ctypes.addressof(name), size)
+    return name.value.decode("latin-1")
+
+
+def _font_style(font: int) -> FontStyle:
     angle = ctypes.c_int(0)
     if not _FONT_ITALIC_ANGLE(font, ctypes.addressof(angle)):
         angle.value = 0
-    return font_style(name.value.decode("latin-1"), _FONT_FLAGS(font), _FONT_WEIGHT(font), angle.value)
+    return font_style(_font_name(font), _FONT_FLAGS(font), _FONT_WEIGHT(font), angle.value)
 
 
 _LOOSE_CHAR_BOX = direct_call(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
