@@ -73,7 +73,7 @@ def control_code_texts(data: bytes, password: str | None, index: int,
             for font in _fonts(page.get("/Resources"), settings.max_form_depth):
                 for key, text in _control_codes(font):
                     found.setdefault(key, set()).add(text)
-    except Exception:  # noqa: BLE001 - a second reader's failure only means the names stay unread
+    except Exception:  # a second reader failing only means the names stay unread
         return {}
     return {key: texts.pop() for key, texts in found.items() if len(texts) == 1}
 
