@@ -269,6 +269,16 @@ def named_ligatures_sample() -> bytes:
     return make_glyph_pdf([GlyphRun(72, 100, glyphs, font, codes=line.encode("latin-1"))])
 
 
+def small_caps_sample() -> bytes:
+    """A reference whose author name is set in a small-caps font (descriptor flag SmallCap): the codes are
+    lowercase letters, the glyphs drawn are capitals."""
+    advance = FontSpec().advance * 11.0 / 1000
+    caps = FontSpec("TimesTen-RomanSC", flags=32 | (1 << 17))
+    name, rest = "Millotte J.-P.", " (1959) Le trésor de Carnac."
+    return make_glyph_pdf([GlyphRun(72, 100, glyphs_of(name), caps),
+                           GlyphRun(72 + len(name) * advance, 100, glyphs_of(rest))])
+
+
 def bold_by_name_sample() -> bytes:
     """A heading in a font named "...-Bold" that declares weight 0 (StemV 0), above body text of the same size."""
     bold = FontSpec("Inter-Bold", stem_v=0)

@@ -10,7 +10,7 @@ import pytest
 from mcp_docvl import samples
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import open_document
-from mcp_docvl.documents.fonts import FLAG_FORCE_BOLD, FLAG_ITALIC, font_style
+from mcp_docvl.documents.fonts import FLAG_ALL_CAP, FLAG_FORCE_BOLD, FLAG_ITALIC, FLAG_SMALL_CAP, font_style
 from mcp_docvl.features.read import read_document
 
 PDF = "application/pdf"
@@ -122,3 +122,20 @@ def test_font_style_from_name_flags_and_weight(name, flags, weight, bold, italic
     style = font_style(name, flags, weight, 0.0)
     assert (style.bold, style.italic) == (bold, italic)
     assert "+" not in style.name
+
+
+@pytest.mark.parametrize(("name", "flags", "caps"), [
+    ("TimesTen-RomanSC", 32 | FLAG_SMALL_CAP, True),  # the descriptor's SmallCap flag
+    ("Futura-Heavy", 32 | FLAG_ALL_CAP, True),
+    ("CMCSC10", 4, True),  # TeX's caps and small caps, coded in the name
+    ("NotoSansSC", 32, False),  # "SC" here is Simplified Chinese: ordinary Latin letters
+    ("CMR10", 4, False),
+])
+def test_caps_fonts(name, flags, caps):
+    assert font_style(name, flags, 400, 0.0).caps is caps
+
+
+def test_small_caps_font_reads_as_capitals(tmp_path):
+    page = _read(tmp_path, samples.small_caps_sample(), "smallcaps")
+    # The names are set in a small-caps font whose lowercase codes draw capitals; the rest is ordinary.
+    assert page.content == "MILLOTTE J.-P. (1959) Le trésor de Carnac."

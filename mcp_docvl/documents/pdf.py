@@ -234,7 +234,9 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
     text = codepoints.to_text(kcodes)
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
     # A hostile content stream can place text at infinity or scale it by NaN: such a word has no place on the page.
-    words = [Word(text[a:b], bbox, size, style.bold, 1.0, style.italic, style.name, right_to_left)
+    # Small capitals are upper case on the page: lowercase codes in a caps font are read as the capitals drawn.
+    words = [Word(text[a:b].upper() if style.caps else text[a:b], bbox, size, style.bold, 1.0, style.italic,
+                  style.name, right_to_left)
              for a, b, bbox, size, style, right_to_left
              in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
              if math.isfinite(size) and all(map(math.isfinite, bbox))]
