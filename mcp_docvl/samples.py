@@ -269,6 +269,23 @@ def named_ligatures_sample() -> bytes:
     return make_glyph_pdf([GlyphRun(72, 100, glyphs, font, codes=line.encode("latin-1"))])
 
 
+def scripts_sample() -> bytes:
+    """Sub- and superscripts set inside words, as in formulas and footnote calls: 7 pt glyphs 2.5 pt below or
+    3.5 pt above the 11 pt baseline, with no space glyph between them and their base; and small capitals (8 pt on
+    the baseline), which are no script."""
+    pieces = [("the order x", 0.0), ("4", -2.5), (", x", 0.0), ("3", -2.5), (" and Ca", 0.0), ("2+", 3.5),
+              (" ions in B", 0.0), ("ONN", 0.0, 8.0), (".", 0.0)]
+    runs, x, line_top = [], 72.0, 100.0
+    for text, shift, *size in pieces:
+        points = size[0] if size else (11.0 if shift == 0.0 else 7.0)
+        # The run's top is placed so that its baseline sits `shift` above the line's (samples put baselines at
+        # top + 0.8 size).
+        top = line_top + 0.8 * 11.0 - shift - 0.8 * points
+        runs.append(GlyphRun(x, top, glyphs_of(text), size=points))
+        x += len(text) * FontSpec().advance * points / 1000
+    return make_glyph_pdf(runs)
+
+
 def small_caps_sample() -> bytes:
     """A reference whose author name is set in a small-caps font (descriptor flag SmallCap): the codes are
     lowercase letters, the glyphs drawn are capitals."""

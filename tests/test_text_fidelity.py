@@ -55,6 +55,14 @@ def test_ligature_glyphs_named_by_the_encoding_keep_their_letters(tmp_path):
     assert not page.warnings
 
 
+def test_scripts_inside_words_are_set_off_by_spaces(tmp_path):
+    page = _read(tmp_path, samples.scripts_sample(), "scripts")
+    # Sub- and superscripts (smaller, off the baseline) are their own tokens; small capitals stay in the word.
+    assert page.content == "the order x 4 , x 3 and Ca 2+ ions in BONN."
+    words = open_document(samples.scripts_sample(), PDF).text_layer(0).words
+    assert "x 4 ," in [w.text for w in words]  # one word (one box) for the layout, spaced in its text
+
+
 def test_bold_by_font_name_makes_a_heading(tmp_path):
     page = _read(tmp_path, samples.bold_by_name_sample(), "bold")
     first, rest = page.content.split("\n\n", 1)

@@ -28,6 +28,7 @@ ACCENT = 64  # a spacing accent (´ ˆ ¨ ...): drawn over a letter it belongs t
 PLACEHOLDERS = tuple(range(0xFDD0, 0xFDF0))
 
 HYPHEN = 0x2D
+SPACE_CODE = 0x20
 SOFT_HYPHEN = 0xAD
 MAX_CODE = 0x10FFFF
 

@@ -6,6 +6,7 @@ import ctypes
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Literal, TypeVar
 
@@ -158,6 +159,21 @@ def _load_error(exc: pdfium.PdfiumError, password: str | None) -> Exception:
 GlyphNames = Callable[[], dict[tuple[str, int], str]]
 
 
+@dataclass(frozen=True, slots=True)
+class WordSettings:
+    """How the characters of a word are told to be sub- or superscripts."""
+
+    # A sub- or superscript is set at 55-75 % of its base's size (LaTeX 70 %, word processors 58-65 %); text this
+    # much smaller than its neighbour may be a script.
+    script_size: float = 0.85
+    # ...when its baseline is off the neighbour's by more than this share of the larger size: scripts are shifted
+    # by a third of their size or more, while kerning and rounding move a baseline by a few hundredths.
+    script_shift: float = 0.12
+
+
+WORDS = WordSettings()
+
+
 def _extract_text_layer(page: pdfium.PdfPage, glyph_names: GlyphNames | None = None) -> TextLayer:
     textpage = page.get_textpage()
     try:
@@ -231,14 +247,22 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
     sizes = np.where(font_sizes > 1.5, font_sizes, wy1 - wy0).tolist()
     styles = _word_styles(handle, first_chars)
     rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
-    text = codepoints.to_text(kcodes)
+    # A sub- or superscript inside a word is set off by spaces in the text ("x 4", "Ca 2+", "note 12"), as
+    # readers and reference converters write it, while the word keeps one box for the layout.
+    scripts = _script_starts(handle, keep, starts, ky1 - ky0, rotation, WORDS)
+    if scripts.size:
+        text = codepoints.to_text(np.insert(kcodes, scripts, codepoints.SPACE_CODE))
+        starts_at, ends_at = starts + np.searchsorted(scripts, starts), ends + np.searchsorted(scripts, ends)
+    else:
+        text = codepoints.to_text(kcodes)
+        starts_at, ends_at = starts, ends
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
     # A hostile content stream can place text at infinity or scale it by NaN: such a word has no place on the page.
     # Small capitals are upper case on the page: lowercase codes in a caps font are read as the capitals drawn.
     words = [Word(text[a:b].upper() if style.caps else text[a:b], bbox, size, style.bold, 1.0, style.italic,
                   style.name, right_to_left)
              for a, b, bbox, size, style, right_to_left
-             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
+             in zip(starts_at.tolist(), ends_at.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
              if math.isfinite(size) and all(map(math.isfinite, bbox))]
     if expansions:
         table = str.maketrans(expansions)
@@ -340,6 +364,37 @@ def _word_starts(keep: np.ndarray, space: np.ndarray, kx0: np.ndarray, ky0: np.n
     return np.concatenate(([0], np.flatnonzero(breaks) + 1))
 
 
+def _script_starts(handle: int, keep: np.ndarray, starts: np.ndarray, kh: np.ndarray, rotation: int,
+                   settings: WordSettings) -> np.ndarray:
+    """Positions (into the kept characters) inside words where a sub- or superscript starts or ends: the font
+    size drops or rises by a script's ratio and the baseline moves. Box heights pick the candidates (loose boxes
+    scale with the size); the characters' own font sizes and origins decide, so a glyph with an odd box in an
+    ordinary word, or small capitals on the baseline, are no script."""
+    small = np.minimum(kh[1:], kh[:-1]) < settings.script_size * np.maximum(kh[1:], kh[:-1])
+    candidates = np.flatnonzero(small) + 1
+    candidates = candidates[~np.isin(candidates, starts)]
+    if candidates.size == 0:
+        return candidates
+    chars = np.unique(np.concatenate((keep[candidates - 1], keep[candidates])))
+    sizes = dict(zip(chars.tolist(), map(_FONT_SIZE, repeat(handle, chars.size), chars.tolist()), strict=True))
+    across = 0 if rotation in (90, 270) else 1  # the origin's coordinate across the line
+    origins = {i: _char_origin(handle, i)[across] for i in chars.tolist()}
+    out = []
+    for pos in candidates.tolist():
+        a, b = int(keep[pos - 1]), int(keep[pos])
+        larger = max(sizes[a], sizes[b])
+        if min(sizes[a], sizes[b]) < settings.script_size * larger and (
+                abs(origins[a] - origins[b]) > settings.script_shift * larger):
+            out.append(pos)
+    return np.array(out, dtype=np.int64)
+
+
+def _char_origin(handle: int, index: int) -> tuple[float, float]:
+    x, y = ctypes.c_double(0.0), ctypes.c_double(0.0)
+    _CHAR_ORIGIN(handle, index, ctypes.addressof(x), ctypes.addressof(y))
+    return x.value, y.value
+
+
 def _unreverse_ligatures(kcodes: np.ndarray, ligature: np.ndarray, rtl: np.ndarray) -> None:
     """Put the letters of right-to-left ligature glyphs back in reading order, in place.
 
@@ -390,6 +445,8 @@ def _font_style(font: int) -> FontStyle:
 _LOOSE_CHAR_BOX = direct_call(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                           ctypes.c_void_p)
 _FONT_SIZE = direct_call(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
+_CHAR_ORIGIN = direct_call(pdfium_c.FPDFText_GetCharOrigin, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                           ctypes.c_void_p, ctypes.c_void_p)
 _CHAR_ANGLE = direct_call(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
 _GET_TEXT = direct_call(pdfium_c.FPDFText_GetText, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                         ctypes.c_void_p)
