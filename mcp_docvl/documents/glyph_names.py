@@ -58,24 +58,36 @@ def glyph_text(name: str) -> str | None:
     return None
 
 
-def control_code_texts(data: bytes, password: str | None, index: int,
-                       settings: GlyphNameSettings = GLYPH_NAMES) -> dict[tuple[str, int], str]:
-    """For page `index` of the PDF `data`: (base font name without subset prefix, code below 32) -> text, for
-    codes whose encoding names a glyph with a known text. A name that differs between two fonts of one base name
-    is left out (it cannot be told which font PDFium meant). Empty when the file cannot be read this way."""
-    found: dict[tuple[str, int], set[str]] = {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            logging.getLogger("pypdf").setLevel(logging.ERROR)
-            reader = pypdf.PdfReader(io.BytesIO(data), password=password)
-            page = reader.pages[index]
-            for font in _fonts(page.get("/Resources"), settings.max_form_depth):
-                for key, text in _control_codes(font):
-                    found.setdefault(key, set()).add(text)
-    except Exception:  # a second reader failing only means the names stay unread
-        return {}
-    return {key: texts.pop() for key, texts in found.items() if len(texts) == 1}
+class GlyphNames:
+    """A document's font encodings, read on first use (a second parse of the file, only for pages that need
+    it) and kept for its other pages."""
+
+    def __init__(self, data: bytes, password: str | None, settings: GlyphNameSettings = GLYPH_NAMES) -> None:
+        self._data, self._password, self._settings = data, password, settings
+        self._reader: pypdf.PdfReader | None = None
+        self._failed = False
+
+    def control_code_texts(self, index: int) -> dict[tuple[str, int], str]:
+        """For page `index`: (base font name without subset prefix, code below 32) -> text, for codes whose
+        encoding names a glyph with a known text. A code whose names differ between two fonts of one base name is
+        left out (it cannot be told which font PDFium meant). Empty when the file cannot be read this way."""
+        if self._failed:
+            return {}
+        found: dict[tuple[str, int], set[str]] = {}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                logging.getLogger("pypdf").setLevel(logging.ERROR)
+                if self._reader is None:
+                    self._reader = pypdf.PdfReader(io.BytesIO(self._data), password=self._password)
+                page = self._reader.pages[index]
+                for font in _fonts(page.get("/Resources"), self._settings.max_form_depth):
+                    for key, text in _control_codes(font):
+                        found.setdefault(key, set()).add(text)
+        except Exception:  # a second reader failing only means the names stay unread
+            self._failed = self._reader is None
+            return {}
+        return {key: texts.pop() for key, texts in found.items() if len(texts) == 1}
 
 
 def _fonts(resources: object, depth: int) -> Iterator[DictionaryObject]:

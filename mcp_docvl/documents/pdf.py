@@ -19,7 +19,7 @@ from mcp_docvl.documents import codepoints
 from mcp_docvl.documents.accents import attach_accents
 from mcp_docvl.documents.base import TextLayer
 from mcp_docvl.documents.fonts import FontStyle, font_style
-from mcp_docvl.documents.glyph_names import control_code_texts
+from mcp_docvl.documents.glyph_names import GlyphNames
 from mcp_docvl.documents.model import Word
 from mcp_docvl.documents.pdfium_calls import direct_call
 from mcp_docvl.documents.pdfium_calls import to_frame as _to_frame
@@ -44,8 +44,8 @@ class PdfDocument:
             raise InvalidArgument("The password contains a NUL character, which a PDF password cannot hold.",
                                   "Pass the password without control characters.")
         self._max_page_pixels = max_page_pixels
-        # Kept for the glyph names of fonts PDFium cannot map (glyph_names.py), read only when a page needs them.
-        self._data, self._password = data, password
+        # The glyph names of fonts PDFium cannot map (glyph_names.py), read only when a page needs them.
+        self._glyph_names = GlyphNames(data, password)
         self._open_page: tuple[int, pdfium.PdfPage] | None = None
         with PDFIUM_LOCK:
             try:
@@ -68,7 +68,7 @@ class PdfDocument:
 
     def text_layer(self, index: int) -> TextLayer:
         def names() -> dict[tuple[str, int], str]:
-            return control_code_texts(self._data, self._password, index)
+            return self._glyph_names.control_code_texts(index)
         return self.with_page(index, lambda page: _extract_text_layer(page, names))
 
     def is_blank(self, index: int) -> bool:
@@ -156,7 +156,7 @@ def _load_error(exc: pdfium.PdfiumError, password: str | None) -> Exception:
     )
 
 
-GlyphNames = Callable[[], dict[tuple[str, int], str]]
+NamesLookup = Callable[[], dict[tuple[str, int], str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ class WordSettings:
 WORDS = WordSettings()
 
 
-def _extract_text_layer(page: pdfium.PdfPage, glyph_names: GlyphNames | None = None) -> TextLayer:
+def _extract_text_layer(page: pdfium.PdfPage, glyph_names: NamesLookup | None = None) -> TextLayer:
     textpage = page.get_textpage()
     try:
         return _words_from_textpage(page, textpage, glyph_names)
@@ -183,7 +183,7 @@ def _extract_text_layer(page: pdfium.PdfPage, glyph_names: GlyphNames | None = N
 
 
 def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
-                         glyph_names: GlyphNames | None = None) -> TextLayer:
+                         glyph_names: NamesLookup | None = None) -> TextLayer:
     left, bottom, right, top = page.get_cropbox()
     width, height = right - left, top - bottom
     n = pdfium_c.FPDFText_CountChars(textpage)
