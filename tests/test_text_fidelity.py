@@ -42,17 +42,18 @@ def test_ligature_glyph_is_one_word_with_one_box():
     assert x1 - x0 == pytest.approx(8 * 5.5, abs=0.5)
 
 
-def test_accents_drawn_apart_join_their_letters(tmp_path):
-    page = _read(tmp_path, samples.separate_accents_sample(), "accents")
+@pytest.mark.parametrize(("sample", "expected"), [
     # Each accent drawn over a letter makes one precomposed letter with it; the one in its own slot stays.
-    assert page.content == "José López met Žurn and Müller at x´ today."
-
-
-def test_ligature_glyphs_named_by_the_encoding_keep_their_letters(tmp_path):
-    page = _read(tmp_path, samples.named_ligatures_sample(), "named")
-    # "f_i", "f_f_l", "T_h" at control codes: the glyph names say the letters.
-    assert page.content == "The shuffle was significant and baffles us."
-    assert not page.warnings
+    (samples.separate_accents_sample, "José López met Žurn and Müller at x´ today."),
+    # "f_i", "f_f_l", "T_h" at control codes: the glyph names of the font's encoding say the letters.
+    (samples.named_ligatures_sample, "The shuffle was significant and baffles us."),
+    # The names are set in a small-caps font whose lowercase codes draw capitals; the rest is ordinary.
+    (samples.small_caps_sample, "MILLOTTE J.-P. (1959) Le trésor de Carnac."),
+])
+def test_text_reads_as_drawn(tmp_path, sample, expected):
+    page = _read(tmp_path, sample(), sample.__name__)
+    assert page.content == expected
+    assert not page.warnings  # nothing was left out
 
 
 def test_scripts_inside_words_are_set_off_by_spaces(tmp_path):
@@ -141,9 +142,3 @@ def test_font_style_from_name_flags_and_weight(name, flags, weight, bold, italic
 ])
 def test_caps_fonts(name, flags, caps):
     assert font_style(name, flags, 400, 0.0).caps is caps
-
-
-def test_small_caps_font_reads_as_capitals(tmp_path):
-    page = _read(tmp_path, samples.small_caps_sample(), "smallcaps")
-    # The names are set in a small-caps font whose lowercase codes draw capitals; the rest is ordinary.
-    assert page.content == "MILLOTTE J.-P. (1959) Le trésor de Carnac."
