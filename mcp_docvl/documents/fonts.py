@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 # PDF font descriptor flags (PDF 32000-1, table 123): bit 7 Italic, bit 19 ForceBold.
 FLAG_ITALIC = 1 << 6
+# Bit 6 Nonsymbolic: the font's glyphs are of the standard Latin character set (a text font).
+FLAG_NONSYMBOLIC = 1 << 5
 FLAG_FORCE_BOLD = 1 << 18
 # Bits 17 AllCap and 18 SmallCap: the font has no lowercase glyphs; its lowercase codes draw capitals.
 FLAG_ALL_CAP = 1 << 16

@@ -18,7 +18,7 @@ from PIL import Image
 from mcp_docvl.documents import codepoints
 from mcp_docvl.documents.accents import attach_accents
 from mcp_docvl.documents.base import TextLayer
-from mcp_docvl.documents.fonts import FontStyle, font_style
+from mcp_docvl.documents.fonts import FLAG_NONSYMBOLIC, FontStyle, font_style
 from mcp_docvl.documents.glyph_names import GlyphNames
 from mcp_docvl.documents.model import Word
 from mcp_docvl.documents.pdfium_calls import direct_call
@@ -218,8 +218,8 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
     # Control codes that the font's encoding names (ligatures "f_i", "T_h") become their text.
     expansions: dict[int, str] = {}
     control = keep[((classes[keep] & codepoints.JUNK) != 0) & (codes[keep] < 0x20)]
-    if control.size and glyph_names is not None and (names := glyph_names()):
-        expansions = _name_control_codes(handle, codes, classes, control, names)
+    if control.size and glyph_names is not None:
+        expansions = _name_control_codes(handle, codes, classes, control, glyph_names)
 
     # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
     # unmapped ligature glyph in it stays one word, but leaves the text.
@@ -277,19 +277,27 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
 
 
 def _name_control_codes(handle: int, codes: np.ndarray, classes: np.ndarray, control: np.ndarray,
-                        names: dict[tuple[str, int], str]) -> dict[int, str]:
+                        glyph_names: NamesLookup) -> dict[int, str]:
     """Give the control codes in `control` (character indices) the text their font's glyph names say, in place.
 
-    A one-character text replaces the code; a longer one (a ligature) is stood for by a noncharacter
-    (codepoints.PLACEHOLDERS) that the words' text expands afterwards. Returns placeholder -> text.
+    Only text fonts (descriptor flag Nonsymbolic) are asked: their encodings name glyphs of the standard Latin
+    set, ligatures among them, while a symbolic font's (math, pi, dingbats) names, when it has any, are its own;
+    so the file is read for names only when a page has such a code in a text font. A one-character text replaces
+    the code; a longer one (a ligature) is stood for by a noncharacter (codepoints.PLACEHOLDERS) that the words'
+    text expands afterwards. Returns placeholder -> text.
     """
-    font_names: dict[int | None, str] = {}
+    fonts: dict[int | None, str | None] = {}  # font -> base name, None for a symbolic font
+    names: dict[tuple[str, int], str] | None = None
     placeholders: dict[str, int] = {}
     for i in control.tolist():
         font = _TEXT_OBJECT_FONT(_TEXT_OBJECT(handle, i))
-        if font not in font_names:
-            font_names[font] = _font_name(font) if font else ""
-        text = names.get((font_names[font], int(codes[i])))
+        if font not in fonts:
+            fonts[font] = _font_name(font) if font and _FONT_FLAGS(font) & FLAG_NONSYMBOLIC else None
+        if fonts[font] is None:
+            continue
+        if names is None:
+            names = glyph_names()
+        text = names.get((fonts[font], int(codes[i])))
         if not text:
             continue
         if len(text) > 1:
