@@ -128,6 +128,8 @@ class FontSpec:
     italic_angle: float = 0.0
     # Every glyph's advance, in 1/1000 of the font size (600 is Courier's, so its letters render as set).
     advance: int = 500
+    # Without a ToUnicode map, the text is the encoding's: WinAnsi, with these (code, glyph name) differences.
+    differences: tuple[tuple[int, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,15 +179,19 @@ def make_glyph_pdf(runs: list[GlyphRun], size: tuple[float, float] = LETTER) -> 
 
     names: dict[FontSpec, tuple[str, int]] = {}  # resource name, object number
     for number, (spec, table) in enumerate(fonts.items(), start=1):
-        cmap = _to_unicode_cmap({code: glyph for glyph, code in table.items()})
-        cmap_ref = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
+        if spec.differences is None:
+            cmap = _to_unicode_cmap({code: glyph for glyph, code in table.items()})
+            cmap_ref = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
+            encoding = f"/WinAnsiEncoding /ToUnicode {cmap_ref} 0 R"
+        else:
+            diffs = " ".join(f"{code} /{glyph}" for code, glyph in spec.differences)
+            encoding = f"<< /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [{diffs}] >>"
         descriptor = add((f"<< /Type /FontDescriptor /FontName /{spec.base_font} /Flags {spec.flags} "
                           f"/FontBBox [-200 -250 1000 900] /ItalicAngle {spec.italic_angle:g} /Ascent 750 "
                           f"/Descent -250 /CapHeight 700 /StemV {spec.stem_v} >>").encode())
-        widths = " ".join([str(spec.advance)] * 224)
-        font = add((f"<< /Type /Font /Subtype /Type1 /BaseFont /{spec.base_font} /FirstChar 32 /LastChar 255 "
-                    f"/Widths [{widths}] /Encoding /WinAnsiEncoding /FontDescriptor {descriptor} 0 R "
-                    f"/ToUnicode {cmap_ref} 0 R >>").encode())
+        widths = " ".join([str(spec.advance)] * 256)
+        font = add((f"<< /Type /Font /Subtype /Type1 /BaseFont /{spec.base_font} /FirstChar 0 /LastChar 255 "
+                    f"/Widths [{widths}] /FontDescriptor {descriptor} 0 R /Encoding {encoding} >>").encode())
         names[spec] = (f"G{number}", font)
     ops = []
     for run, codes in drawn:
@@ -238,6 +244,56 @@ def ligature_hyphen_sample() -> bytes:
     lines = ["We are confident that the appoint-", "ments were not too difficult to fix."]
     return make_glyph_pdf([GlyphRun(72, 100 + 14 * i, _line_glyphs(line, {"ffi": ligatures["ffi"], "fi": "fi"}))
                            for i, line in enumerate(lines)])
+
+
+def separate_accents_sample() -> bytes:
+    """Accented letters set as TeX sets them: the base letter in the line, the spacing accent (´ ˇ ¨) drawn as a
+    glyph of its own over it, later in the content stream (after the line); and an acute accent set in its own
+    slot after a letter (a prime), which belongs to no letter."""
+    advance = FontSpec().advance * 11.0 / 1000
+    line = "Jose Lopez met Zurn and Muller at x´ today."
+    runs = [GlyphRun(72, 100, glyphs_of(line))]
+    # Each accent drawn with its left edge at its letter's left edge (same width, so centred over it).
+    for accent, letter_at in (("´", line.index("e ")), ("´", line.index("opez")), ("ˇ", line.index("Zurn")),
+                              ("¨", line.index("uller"))):
+        runs.append(GlyphRun(72 + letter_at * advance, 100, (accent,)))
+    return make_glyph_pdf(runs)
+
+
+def named_ligatures_sample() -> bytes:
+    """A font without a ToUnicode map whose encoding names its ligature glyphs as layout programs do ("f_i",
+    "f_f_l", "T_h"), at control codes: PDFium alone reads them as control codes."""
+    font = FontSpec("MinionPro-Regular", differences=((29, "T_h"), (30, "f_f_l"), (31, "f_i")))
+    line = "\x1de shu\x1ee was signi\x1fcant and ba\x1ees us."
+    glyphs = tuple(line)
+    return make_glyph_pdf([GlyphRun(72, 100, glyphs, font, codes=line.encode("latin-1"))])
+
+
+def scripts_sample() -> bytes:
+    """Sub- and superscripts set inside words, as in formulas and footnote calls: 7 pt glyphs 2.5 pt below or
+    3.5 pt above the 11 pt baseline, with no space glyph between them and their base; and small capitals (8 pt on
+    the baseline), which are no script."""
+    pieces = [("the order x", 0.0), ("4", -2.5), (", x", 0.0), ("3", -2.5), (" and Ca", 0.0), ("2+", 3.5),
+              (" ions in B", 0.0), ("ONN", 0.0, 8.0), (".", 0.0)]
+    runs, x, line_top = [], 72.0, 100.0
+    for text, shift, *size in pieces:
+        points = size[0] if size else (11.0 if shift == 0.0 else 7.0)
+        # The run's top is placed so that its baseline sits `shift` above the line's (samples put baselines at
+        # top + 0.8 size).
+        top = line_top + 0.8 * 11.0 - shift - 0.8 * points
+        runs.append(GlyphRun(x, top, glyphs_of(text), size=points))
+        x += len(text) * FontSpec().advance * points / 1000
+    return make_glyph_pdf(runs)
+
+
+def small_caps_sample() -> bytes:
+    """A reference whose author name is set in a small-caps font (descriptor flag SmallCap): the codes are
+    lowercase letters, the glyphs drawn are capitals."""
+    advance = FontSpec().advance * 11.0 / 1000
+    caps = FontSpec("TimesTen-RomanSC", flags=32 | (1 << 17))
+    name, rest = "Millotte J.-P.", " (1959) Le trésor de Carnac."
+    return make_glyph_pdf([GlyphRun(72, 100, glyphs_of(name), caps),
+                           GlyphRun(72 + len(name) * advance, 100, glyphs_of(rest))])
 
 
 def bold_by_name_sample() -> bytes:

@@ -10,7 +10,7 @@ import pytest
 from mcp_docvl import samples
 from mcp_docvl.config import Settings
 from mcp_docvl.documents import open_document
-from mcp_docvl.documents.fonts import FLAG_FORCE_BOLD, FLAG_ITALIC, font_style
+from mcp_docvl.documents.fonts import FLAG_ALL_CAP, FLAG_FORCE_BOLD, FLAG_ITALIC, FLAG_SMALL_CAP, font_style
 from mcp_docvl.features.read import read_document
 
 PDF = "application/pdf"
@@ -40,6 +40,28 @@ def test_ligature_glyph_is_one_word_with_one_box():
     x0, _, x1, _ = words[0].bbox
     # Eight letters drawn as seven glyphs of 5.5 pt.
     assert x1 - x0 == pytest.approx(8 * 5.5, abs=0.5)
+
+
+@pytest.mark.parametrize(("sample", "expected"), [
+    # Each accent drawn over a letter makes one precomposed letter with it; the one in its own slot stays.
+    (samples.separate_accents_sample, "José López met Žurn and Müller at x´ today."),
+    # "f_i", "f_f_l", "T_h" at control codes: the glyph names of the font's encoding say the letters.
+    (samples.named_ligatures_sample, "The shuffle was significant and baffles us."),
+    # The names are set in a small-caps font whose lowercase codes draw capitals; the rest is ordinary.
+    (samples.small_caps_sample, "MILLOTTE J.-P. (1959) Le trésor de Carnac."),
+])
+def test_text_reads_as_drawn(tmp_path, sample, expected):
+    page = _read(tmp_path, sample(), sample.__name__)
+    assert page.content == expected
+    assert not page.warnings  # nothing was left out
+
+
+def test_scripts_inside_words_are_set_off_by_spaces(tmp_path):
+    page = _read(tmp_path, samples.scripts_sample(), "scripts")
+    # Sub- and superscripts (smaller, off the baseline) are their own tokens; small capitals stay in the word.
+    assert page.content == "the order x 4 , x 3 and Ca 2+ ions in BONN."
+    words = open_document(samples.scripts_sample(), PDF).text_layer(0).words
+    assert "x 4 ," in [w.text for w in words]  # one word (one box) for the layout, spaced in its text
 
 
 def test_bold_by_font_name_makes_a_heading(tmp_path):
@@ -109,3 +131,14 @@ def test_font_style_from_name_flags_and_weight(name, flags, weight, bold, italic
     style = font_style(name, flags, weight, 0.0)
     assert (style.bold, style.italic) == (bold, italic)
     assert "+" not in style.name
+
+
+@pytest.mark.parametrize(("name", "flags", "caps"), [
+    ("TimesTen-RomanSC", 32 | FLAG_SMALL_CAP, True),  # the descriptor's SmallCap flag
+    ("Futura-Heavy", 32 | FLAG_ALL_CAP, True),
+    ("CMCSC10", 4, True),  # TeX's caps and small caps, coded in the name
+    ("NotoSansSC", 32, False),  # "SC" here is Simplified Chinese: ordinary Latin letters
+    ("CMR10", 4, False),
+])
+def test_caps_fonts(name, flags, caps):
+    assert font_style(name, flags, 400, 0.0).caps is caps

@@ -14,14 +14,21 @@ import unicodedata
 
 import numpy as np
 
+from mcp_docvl.documents.accents import COMBINING
+
 SPACE = 1  # separates words
 JUNK = 2  # carries no text (control codes, noncharacters, lone surrogate halves): left out, not a word break
 UNREADABLE = 4  # counts against the text layer's readability (junk, private use, U+FFFD)
 HYPHEN_MARK = 8  # PDFium's line-end hyphen marker, or a soft hyphen: a hyphen if FPDFText_IsHyphen says so
 RTL = 16  # a strong right-to-left letter (bidi class R or AL)
 CONTINUATION = 32  # the second half of a surrogate pair joined into the index before it: no character at all
+ACCENT = 64  # a spacing accent (´ ˆ ¨ ...): drawn over a letter it belongs to that letter (accents.py)
+
+# Noncharacters that stand in the codes for a ligature's several letters until the words' text is built.
+PLACEHOLDERS = tuple(range(0xFDD0, 0xFDF0))
 
 HYPHEN = 0x2D
+SPACE_CODE = 0x20
 SOFT_HYPHEN = 0xAD
 MAX_CODE = 0x10FFFF
 
@@ -41,6 +48,7 @@ def _class_table() -> np.ndarray:
               0x2029, 0x202F, 0x205F, 0x3000, 0xFFFE]
     table[spaces] = SPACE
     table[[0x02, 0xFFFE, SOFT_HYPHEN]] |= HYPHEN_MARK
+    table[list(COMBINING)] |= ACCENT
     # Strong right-to-left letters live in these blocks (Hebrew to Arabic Extended-A; presentation forms).
     for start, stop in ((0x0590, 0x0900), (0xFB1D, 0xFE00), (0xFE70, 0xFF00)):
         for code in range(start, stop):

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 # PDF font descriptor flags (PDF 32000-1, table 123): bit 7 Italic, bit 19 ForceBold.
 FLAG_ITALIC = 1 << 6
+# Bit 6 Nonsymbolic: the font's glyphs are of the standard Latin character set (a text font).
+FLAG_NONSYMBOLIC = 1 << 5
 FLAG_FORCE_BOLD = 1 << 18
+# Bits 17 AllCap and 18 SmallCap: the font has no lowercase glyphs; its lowercase codes draw capitals.
+FLAG_ALL_CAP = 1 << 16
+FLAG_SMALL_CAP = 1 << 17
 
 # A subset font's name starts with six capitals and '+' (PDF 32000-1, 9.6.4).
 _SUBSET_TAG = re.compile(r"^[A-Z]{6}\+")
@@ -38,6 +43,8 @@ _TEX_NAME = re.compile(r"(?:CM|SF|EC|TC)([A-Z]+)(\d+)")
 _TEX_BOLD = re.compile(r"BX|SX|^B|MIB|SSDC|XC")
 # Italic or slanted: TI (text italic), SL (slanted), MI (math italic), SI (sans italic), BI, IT (italic typewriter).
 _TEX_ITALIC = re.compile(r"TI|SL|MI|SI|BI|IT")
+# Caps and small caps: CSC (Computer Modern, CMCSC10), CC (EC/cm-super, ECCC1000).
+_TEX_CAPS = re.compile(r"CSC|^CC")
 # A declared weight is believed only inside the range of real weights (CSS/OpenType 100..900, with slack):
 # above it the StemV behind it is garbage.
 _BOLD_WEIGHT = 600
@@ -51,6 +58,8 @@ class FontStyle:
     name: str
     bold: bool
     italic: bool
+    # Lowercase codes draw capitals (small caps or all caps): the text a reader sees is upper case.
+    caps: bool = False
 
 
 def base_font_name(raw: str) -> str:
@@ -61,7 +70,20 @@ def base_font_name(raw: str) -> str:
 def font_style(raw_name: str, flags: int, weight: int, italic_angle: float) -> FontStyle:
     name = base_font_name(raw_name)
     bold = is_bold_font(name, flags, weight)
-    return FontStyle(name=name, bold=bold, italic=is_italic_font(name, flags, italic_angle))
+    return FontStyle(name=name, bold=bold, italic=is_italic_font(name, flags, italic_angle),
+                     caps=is_caps_font(name, flags))
+
+
+def is_caps_font(name: str, flags: int) -> bool:
+    """Whether the font draws its lowercase codes as capitals: the AllCap or SmallCap flag, or a TeX caps code.
+
+    Only these: a name ending in "SC" says small caps in one family (TimesTen-RomanSC) and Simplified Chinese
+    in another (NotoSansSC), whose Latin letters are ordinary.
+    """
+    if flags & (FLAG_ALL_CAP | FLAG_SMALL_CAP):
+        return True
+    tex = _TEX_NAME.fullmatch(name)
+    return tex is not None and _TEX_CAPS.search(tex.group(1)) is not None
 
 
 def is_bold_font(name: str, flags: int, weight: int) -> bool:

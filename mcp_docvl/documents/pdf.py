@@ -6,6 +6,7 @@ import ctypes
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Literal, TypeVar
 
@@ -15,8 +16,10 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from mcp_docvl.documents import codepoints
+from mcp_docvl.documents.accents import attach_accents
 from mcp_docvl.documents.base import TextLayer
-from mcp_docvl.documents.fonts import FontStyle, font_style
+from mcp_docvl.documents.fonts import FLAG_NONSYMBOLIC, FontStyle, font_style
+from mcp_docvl.documents.glyph_names import GlyphNames
 from mcp_docvl.documents.model import Word
 from mcp_docvl.documents.pdfium_calls import direct_call
 from mcp_docvl.documents.pdfium_calls import to_frame as _to_frame
@@ -45,6 +48,8 @@ class PdfDocument:
             raise InvalidArgument("The password contains a NUL character, which a PDF password cannot hold.",
                                   "Pass the password without control characters.")
         self._max_page_pixels = max_page_pixels
+        # The glyph names of fonts PDFium cannot map (glyph_names.py), read only when a page needs them.
+        self._glyph_names = GlyphNames(data, password)
         self._open_page: tuple[int, pdfium.PdfPage] | None = None
         with PDFIUM_LOCK:
             try:
@@ -66,7 +71,9 @@ class PdfDocument:
         return w, h, "pt"
 
     def text_layer(self, index: int) -> TextLayer:
-        return self.with_page(index, _extract_text_layer)
+        def names() -> dict[tuple[str, int], str]:
+            return self._glyph_names.control_code_texts(index)
+        return self.with_page(index, lambda page: _extract_text_layer(page, names))
 
     def is_blank(self, index: int) -> bool:
         return self.with_page(index, lambda page: pdfium_c.FPDFPage_CountObjects(page) == 0)
@@ -153,15 +160,34 @@ def _load_error(exc: pdfium.PdfiumError, password: str | None) -> Exception:
     )
 
 
-def _extract_text_layer(page: pdfium.PdfPage) -> TextLayer:
+NamesLookup = Callable[[], dict[tuple[str, int], str]]
+
+
+@dataclass(frozen=True, slots=True)
+class WordSettings:
+    """How the characters of a word are told to be sub- or superscripts."""
+
+    # A sub- or superscript is set at 55-75 % of its base's size (LaTeX 70 %, word processors 58-65 %); text this
+    # much smaller than its neighbour may be a script.
+    script_size: float = 0.85
+    # ...when its baseline is off the neighbour's by more than this share of the larger size: scripts are shifted
+    # by a third of their size or more, while kerning and rounding move a baseline by a few hundredths.
+    script_shift: float = 0.12
+
+
+WORDS = WordSettings()
+
+
+def _extract_text_layer(page: pdfium.PdfPage, glyph_names: NamesLookup | None = None) -> TextLayer:
     textpage = page.get_textpage()
     try:
-        return _words_from_textpage(page, textpage)
+        return _words_from_textpage(page, textpage, glyph_names)
     finally:
         textpage.close()
 
 
-def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> TextLayer:
+def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
+                         glyph_names: NamesLookup | None = None) -> TextLayer:
     left, bottom, right, top = page.get_cropbox()
     width, height = right - left, top - bottom
     n = pdfium_c.FPDFText_CountChars(textpage)
@@ -186,6 +212,18 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     # Into the upright frame: top-left origin, y down.
     x0, y0, x1, y1 = _to_frame(boxes, rotation, left, top, width, height)
     frame_w, frame_h = (height, width) if rotation in (90, 270) else (width, height)
+    accents = keep[(classes[keep] & codepoints.ACCENT) != 0]
+    if accents.size:
+        letters = keep[np.char.isalpha(np.array(list(codepoints.to_text(codes[keep]))))
+                       & ((classes[keep] & codepoints.ACCENT) == 0)]
+        attached = attach_accents(codes, accents, letters, x0, y0, x1, y1)
+        keep = np.setdiff1d(keep, attached, assume_unique=True)
+
+    # Control codes that the font's encoding names (ligatures "f_i", "T_h") become their text.
+    expansions: dict[int, str] = {}
+    control = keep[((classes[keep] & codepoints.JUNK) != 0) & (codes[keep] < 0x20)]
+    if control.size and glyph_names is not None:
+        expansions = _name_control_codes(handle, codes, classes, control, glyph_names)
 
     # Junk (control codes from fonts without a Unicode map) keeps its place in the geometry, so a word with an
     # unmapped ligature glyph in it stays one word, but leaves the text.
@@ -216,19 +254,68 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> 
     sizes = np.where((font_sizes > 1.5) & (font_sizes < _NOMINAL_SIZE * heights), font_sizes, heights).tolist()
     styles = _word_styles(handle, first_chars)
     rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
-    text = codepoints.to_text(kcodes)
+    # A sub- or superscript inside a word is set off by spaces in the text ("x 4", "Ca 2+", "note 12"), as
+    # readers and reference converters write it, while the word keeps one box for the layout.
+    scripts = _script_starts(handle, keep, starts, ky1 - ky0, rotation, WORDS)
+    if scripts.size:
+        text = codepoints.to_text(np.insert(kcodes, scripts, codepoints.SPACE_CODE))
+        starts_at, ends_at = starts + np.searchsorted(scripts, starts), ends + np.searchsorted(scripts, ends)
+    else:
+        text = codepoints.to_text(kcodes)
+        starts_at, ends_at = starts, ends
     bboxes = zip(wx0.tolist(), wy0.tolist(), wx1.tolist(), wy1.tolist(), strict=True)
     # A hostile content stream can place text at infinity or scale it by NaN: such a word has no place on the page.
-    words = [Word(text[a:b], bbox, size, style.bold, 1.0, style.italic, style.name, right_to_left)
+    # Small capitals are upper case on the page: lowercase codes in a caps font are read as the capitals drawn.
+    words = [Word(text[a:b].upper() if style.caps else text[a:b], bbox, size, style.bold, 1.0, style.italic,
+                  style.name, right_to_left)
              for a, b, bbox, size, style, right_to_left
-             in zip(starts.tolist(), ends.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
+             in zip(starts_at.tolist(), ends_at.tolist(), bboxes, sizes, styles, rtl_words, strict=True)
              if math.isfinite(size) and all(map(math.isfinite, bbox))]
+    if expansions:
+        table = str.maketrans(expansions)
+        for word in words:
+            word.text = word.text.translate(table)
     if dropped:
         for word in words:
             word.text = word.text.replace("\0", "")
         words = [word for word in words if word.text]
     return TextLayer(words=words, width=frame_w, height=frame_h, chars=int(keep.size), readable_chars=readable,
                      rotation=rotation, dropped_chars=dropped)
+
+
+def _name_control_codes(handle: int, codes: np.ndarray, classes: np.ndarray, control: np.ndarray,
+                        glyph_names: NamesLookup) -> dict[int, str]:
+    """Give the control codes in `control` (character indices) the text their font's glyph names say, in place.
+
+    Only text fonts (descriptor flag Nonsymbolic) are asked: their encodings name glyphs of the standard Latin
+    set, ligatures among them, while a symbolic font's (math, pi, dingbats) names, when it has any, are its own;
+    so the file is read for names only when a page has such a code in a text font. A one-character text replaces
+    the code; a longer one (a ligature) is stood for by a noncharacter (codepoints.PLACEHOLDERS) that the words'
+    text expands afterwards. Returns placeholder -> text.
+    """
+    fonts: dict[int | None, str | None] = {}  # font -> base name, None for a symbolic font
+    names: dict[tuple[str, int], str] | None = None
+    placeholders: dict[str, int] = {}
+    for i in control.tolist():
+        font = _TEXT_OBJECT_FONT(_TEXT_OBJECT(handle, i))
+        if font not in fonts:
+            fonts[font] = _font_name(font) if font and _FONT_FLAGS(font) & FLAG_NONSYMBOLIC else None
+        if fonts[font] is None:
+            continue
+        if names is None:
+            names = glyph_names()
+        text = names.get((fonts[font], int(codes[i])))
+        if not text:
+            continue
+        if len(text) > 1:
+            if text not in placeholders and len(placeholders) == len(codepoints.PLACEHOLDERS):
+                continue
+            code = placeholders.setdefault(text, codepoints.PLACEHOLDERS[len(placeholders)])
+        else:
+            code = ord(text)
+        codes[i] = code
+        classes[i] = codepoints.classify(np.array([code], dtype=np.uint32))[0]
+    return {chr(code): text for text, code in placeholders.items()}
 
 
 def _char_codes(handle: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -292,6 +379,37 @@ def _word_starts(keep: np.ndarray, space: np.ndarray, kx0: np.ndarray, ky0: np.n
     return np.concatenate(([0], np.flatnonzero(breaks) + 1))
 
 
+def _script_starts(handle: int, keep: np.ndarray, starts: np.ndarray, kh: np.ndarray, rotation: int,
+                   settings: WordSettings) -> np.ndarray:
+    """Positions (into the kept characters) inside words where a sub- or superscript starts or ends: the font
+    size drops or rises by a script's ratio and the baseline moves. Box heights pick the candidates (loose boxes
+    scale with the size); the characters' own font sizes and origins decide, so a glyph with an odd box in an
+    ordinary word, or small capitals on the baseline, are no script."""
+    small = np.minimum(kh[1:], kh[:-1]) < settings.script_size * np.maximum(kh[1:], kh[:-1])
+    candidates = np.flatnonzero(small) + 1
+    candidates = candidates[~np.isin(candidates, starts)]
+    if candidates.size == 0:
+        return candidates
+    chars = np.unique(np.concatenate((keep[candidates - 1], keep[candidates])))
+    sizes = dict(zip(chars.tolist(), map(_FONT_SIZE, repeat(handle, chars.size), chars.tolist()), strict=True))
+    across = 0 if rotation in (90, 270) else 1  # the origin's coordinate across the line
+    origins = {i: _char_origin(handle, i)[across] for i in chars.tolist()}
+    out = []
+    for pos in candidates.tolist():
+        a, b = int(keep[pos - 1]), int(keep[pos])
+        larger = max(sizes[a], sizes[b])
+        if min(sizes[a], sizes[b]) < settings.script_size * larger and (
+                abs(origins[a] - origins[b]) > settings.script_shift * larger):
+            out.append(pos)
+    return np.array(out, dtype=np.int64)
+
+
+def _char_origin(handle: int, index: int) -> tuple[float, float]:
+    x, y = ctypes.c_double(0.0), ctypes.c_double(0.0)
+    _CHAR_ORIGIN(handle, index, ctypes.addressof(x), ctypes.addressof(y))
+    return x.value, y.value
+
+
 def _unreverse_ligatures(kcodes: np.ndarray, ligature: np.ndarray, rtl: np.ndarray) -> None:
     """Put the letters of right-to-left ligature glyphs back in reading order, in place.
 
@@ -324,20 +442,26 @@ def _word_styles(handle: int, first_chars: list[int]) -> list[FontStyle]:
 _NO_STYLE = FontStyle(name="", bold=False, italic=False)
 
 
-def _font_style(font: int) -> FontStyle:
+def _font_name(font: int) -> str:
     size = _FONT_NAME(font, None, 0)
     name = ctypes.create_string_buffer(max(size, 1))
     if size > 0:
         _FONT_NAME(font, ctypes.addressof(name), size)
+    return name.value.decode("latin-1")
+
+
+def _font_style(font: int) -> FontStyle:
     angle = ctypes.c_int(0)
     if not _FONT_ITALIC_ANGLE(font, ctypes.addressof(angle)):
         angle.value = 0
-    return font_style(name.value.decode("latin-1"), _FONT_FLAGS(font), _FONT_WEIGHT(font), angle.value)
+    return font_style(_font_name(font), _FONT_FLAGS(font), _FONT_WEIGHT(font), angle.value)
 
 
 _LOOSE_CHAR_BOX = direct_call(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                           ctypes.c_void_p)
 _FONT_SIZE = direct_call(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, ctypes.c_void_p, ctypes.c_int)
+_CHAR_ORIGIN = direct_call(pdfium_c.FPDFText_GetCharOrigin, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                           ctypes.c_void_p, ctypes.c_void_p)
 _CHAR_ANGLE = direct_call(pdfium_c.FPDFText_GetCharAngle, ctypes.c_float, ctypes.c_void_p, ctypes.c_int)
 _GET_TEXT = direct_call(pdfium_c.FPDFText_GetText, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                         ctypes.c_void_p)
