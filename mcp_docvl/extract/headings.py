@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from mcp_docvl.documents.model import Line
+from mcp_docvl.documents.model import BBox, Line
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,11 @@ def is_emphasised(line: Line) -> bool:
     return line.bold or (bool(line.words) and all(w.italic for w in line.words))
 
 
-def heading_levels(ordered: list[Line], body: float | None = None, settings: HeadingSettings = HEADINGS) -> list[int]:
-    """For each line in reading order, its heading level (1 = top) or 0 for running text."""
+def heading_levels(ordered: list[Line], body: float | None = None, settings: HeadingSettings = HEADINGS,
+                   tables: list[BBox] | None = None) -> list[int]:
+    """For each line in reading order, its heading level (1 = top) or 0 for running text.
+
+    `tables`: boxes of the page's tables, whose words are not among `ordered`: a heading may introduce a table."""
     if not ordered:
         return []
     body = body or body_size(ordered)
@@ -95,7 +98,7 @@ def heading_levels(ordered: list[Line], body: float | None = None, settings: Hea
     heads = [cue is not None for cue in cues]
     _drop_long_runs(ordered, cues, heads, leading, settings)
     for i in range(len(ordered)):
-        if heads[i] and not _introduces_text(i, ordered, heads, body, settings):
+        if heads[i] and not _introduces_text(i, ordered, heads, body, settings, tables or []):
             heads[i] = False
     return _levels(ordered, heads, body, settings)
 
@@ -131,7 +134,10 @@ def _heading_text(line: Line, settings: HeadingSettings) -> bool:
     sentence or clause."""
     text = line.text.strip()
     first = unicodedata.category(text[:1] or " ")
-    return (sum(c.isalpha() for c in text) >= 2 and (first[0] in "LN" or first in ("Ps", "Pi"))
+    # A section number written right to left ("۳-") comes out of the text layer dash first ("-3"): a dash before a
+    # digit opens a number, where a dash before a word is a list mark or a rule.
+    numbered_dash = first == "Pd" and text[1:2].isdigit()
+    return (sum(c.isalpha() for c in text) >= 2 and (first[0] in "LN" or first in ("Ps", "Pi") or numbered_dash)
             and not text[0].islower() and not text.endswith(_SENTENCE_END) and len(text) <= settings.max_chars)
 
 
@@ -263,27 +269,42 @@ def _same_style(a: Line, b: Line) -> bool:
     return abs(a.size - b.size) <= 0.05 * max(a.size, b.size, 1.0) and is_emphasised(a) == is_emphasised(b)
 
 
-def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> bool:
-    """The heading is followed closely by running text or by another heading (a figure's labels are not)."""
+def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings,
+                     tables: list[BBox]) -> bool:
+    """The heading is followed closely by running text, by another heading or by a table (a figure's labels are
+    not)."""
     line = ordered[i]
     if line.size >= settings.much_larger * body:
+        return True
+    height = line.bbox[3] - line.bbox[1]
+    if any(_introduces_table(line, table, height, settings) for table in tables):
         return True
     nxt = _neighbour(ordered, i, 1)
     if nxt is None:
         return False
     if heads[i + 1]:
         return True
-    height = line.bbox[3] - line.bbox[1]
     return (_stacked(line, nxt) and nxt.bbox[1] - line.bbox[3] <= settings.follow_gap * height
             and len(nxt.words) >= settings.follow_words)
 
 
+def _introduces_table(line: Line, table: BBox, height: float, settings: HeadingSettings) -> bool:
+    """A table starts right below the line, within its width: the line heads the table as it would a paragraph."""
+    gap = table[1] - line.bbox[3]
+    return -0.5 * height <= gap <= settings.follow_gap * height and min(line.bbox[2], table[2]) - max(
+        line.bbox[0], table[0]) > 0
+
+
 def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
-    """Levels: 1 for the title (the largest heading style, when set `much_larger` than the body: Markdown's one H1),
+    """Levels: 1 for the title (the largest heading style, when set `much_larger` than the body and used once:
+    Markdown's one H1),
     then section levels from 2 by style rank (larger first, emphasised before plain at one size), deeper section
     numbers lower within a style."""
-    styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head}, reverse=True)
-    first = 1 if styles and styles[0][0] >= settings.much_larger * body else 2
+    head_styles = [_style(line) for line, head in zip(ordered, heads, strict=True) if head]
+    styles = sorted(set(head_styles), reverse=True)
+    # The title is set once: a top style that heads several sections is a section level, not the title.
+    titled = bool(styles) and styles[0][0] >= settings.much_larger * body and head_styles.count(styles[0]) == 1
+    first = 1 if titled else 2
     shallowest: dict[tuple[float, bool], int] = {}
     for line, head in zip(ordered, heads, strict=True):
         if head and _depth(line):

@@ -11,9 +11,11 @@ import csv
 import html
 import io
 import json
+from dataclasses import dataclass
 from typing import Literal
 
-from mcp_docvl.documents.model import Table, TableCell
+from mcp_docvl.documents.bidi import mostly_rtl
+from mcp_docvl.documents.model import Table, TableCell, Word
 
 TableFormat = Literal["json", "csv", "markdown", "html"]
 FORMATS: tuple[str, ...] = ("json", "csv", "markdown", "html")
@@ -58,6 +60,61 @@ def to_markdown(table: Table, start: int = 0, end: int | None = None) -> str:
     lines = [_md_row(header), "|" + "|".join(" --- " for _ in header) + "|"]
     lines.extend(_md_row(row) for row in body)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class FormSettings:
+    """When a ruled two-column grid is a form (a box of labelled fields) rather than a table of records."""
+
+    # A form has at least this many fields: two rows of label and value are as often a table's header and body.
+    min_fields: int = 3
+
+
+FORM = FormSettings()
+
+
+def form_fields(table: Table, settings: FormSettings = FORM) -> list[tuple[str, str]] | None:
+    """(label, value) pairs when `table` is a form, else None.
+
+    A form is two columns where every row pairs a label set in an emphasised face (bold or italic) with a value set
+    plainly, the same column holding the labels in every row, with no merged cells. Such a box has no header row:
+    its first row is a field like the others, where a table's header is set apart from its body across all its
+    columns. Markdown has no table without a header line, so a form is better shown as its fields, each label
+    followed by its value in reading order (the label column is the one read first: the right one in a
+    right-to-left script).
+    """
+    if table.n_cols != 2 or table.n_rows < settings.min_fields or len(table.cells) != 2 * table.n_rows:
+        return None
+    if any(c.row_span != 1 or c.col_span != 1 for c in table.cells):
+        return None
+    by_row = sorted(table.cells, key=lambda c: (c.row, c.col))
+    pairs = [(by_row[2 * r], by_row[2 * r + 1]) for r in range(table.n_rows)]
+    styles = [(_emphasised(left, table.words), _emphasised(right, table.words)) for left, right in pairs]
+    for label_col in (0, 1):
+        if all(style[label_col] is True and style[1 - label_col] is not True for style in styles):
+            if any(not pair[label_col].text.strip() for pair in pairs):
+                return None
+            rtl = mostly_rtl(table.words)
+            if (label_col == 0 and rtl) or (label_col == 1 and not rtl):
+                return None  # labels on the side read last: a table of values with emphasised keys at the end
+            return [(_flat(pair[label_col].text), _flat(pair[1 - label_col].text)) for pair in pairs]
+    return None
+
+
+def form_markdown(fields: list[tuple[str, str]]) -> str:
+    """A form's fields as the page reads them: each label, then its value, as paragraphs of their own (the text
+    stays as printed; the pairs stay in the table for `extract_table`)."""
+    return "\n\n".join(text for label, value in fields for text in (label, value) if text)
+
+
+def _emphasised(cell: TableCell, words: list[Word]) -> bool | None:
+    """Whether every word of `cell` is bold or italic; None for an empty cell."""
+    x0, y0, x1, y1 = cell.bbox
+    inside = [w for w in words if x0 - 1 <= (w.bbox[0] + w.bbox[2]) / 2 <= x1 + 1
+              and y0 - 1 <= (w.bbox[1] + w.bbox[3]) / 2 <= y1 + 1 and any(ch.isalnum() for ch in w.text)]
+    if not inside:
+        return None
+    return all(w.bold for w in inside) or all(w.italic for w in inside)
 
 
 def to_html(table: Table, start: int = 0, end: int | None = None) -> str:
