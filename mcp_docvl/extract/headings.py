@@ -296,14 +296,17 @@ def _introduces_table(line: Line, table: BBox, height: float, settings: HeadingS
 
 
 def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
-    """Levels: 1 for the title (the largest heading style, when set `much_larger` than the body and used once:
-    Markdown's one H1),
-    then section levels from 2 by style rank (larger first, emphasised before plain at one size), deeper section
-    numbers lower within a style."""
-    head_styles = [_style(line) for line, head in zip(ordered, heads, strict=True) if head]
-    styles = sorted(set(head_styles), reverse=True)
-    # The title is set once: a top style that heads several sections is a section level, not the title.
-    titled = bool(styles) and styles[0][0] >= settings.much_larger * body and head_styles.count(styles[0]) == 1
+    """Levels: 1 for the title (Markdown's one H1: the largest heading style, set `much_larger` than the body, used
+    once and above the page's other headings), then section levels from 2 by style rank (larger first, emphasised
+    before plain at one size; sizes closer than `larger` are one rank), deeper section numbers lower within a
+    style."""
+    styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head}, reverse=True)
+    rank = _style_ranks(styles, settings)
+    # The title is set once (on one line or wrapped over a few), and it stands above sections: a top style that
+    # heads several sections is a section level, and a lone heading on a page is a section's as likely as a title.
+    top = [s for s in styles if rank[s] == 0]
+    titled = (bool(styles) and styles[0][0] >= settings.much_larger * body and len(top) < len(styles)
+              and sum(_headings_in_style(ordered, heads, s) for s in top) == 1)
     first = 1 if titled else 2
     shallowest: dict[tuple[float, bool], int] = {}
     for line, head in zip(ordered, heads, strict=True):
@@ -316,11 +319,37 @@ def _levels(ordered: list[Line], heads: list[bool], body: float, settings: Headi
             levels.append(0)
             continue
         style = _style(line)
-        level = styles.index(style) + first
+        level = rank[style] + first
         if _depth(line) and style in shallowest:
             level += _depth(line) - shallowest[style]
         levels.append(min(level, settings.max_level))
     return levels
+
+
+def _style_ranks(styles: list[tuple[float, bool]], settings: HeadingSettings) -> dict[tuple[float, bool], int]:
+    """Each heading style's rank (0 = top), `styles` largest first: a style joins the rank above when it has the
+    same weight and is less than `larger` smaller than that rank's largest size (one step of a type scale is more;
+    a point less is the same heading set by another hand, or a size rounded differently)."""
+    ranks: dict[tuple[float, bool], int] = {}
+    heads: list[tuple[float, bool]] = []  # the largest style of each rank
+    for style in styles:
+        joined = next((k for k, head in enumerate(heads)
+                       if head[1] == style[1] and head[0] < settings.larger * style[0] and k == len(heads) - 1), None)
+        if joined is None:
+            heads.append(style)
+            joined = len(heads) - 1
+        ranks[style] = joined
+    return ranks
+
+
+def _headings_in_style(ordered: list[Line], heads: list[bool], style: tuple[float, bool]) -> int:
+    """How many headings are set in `style`: consecutive heading lines of one style are one heading, wrapped."""
+    count, previous = 0, False
+    for line, head in zip(ordered, heads, strict=True):
+        current = head and _style(line) == style
+        count += current and not previous
+        previous = current
+    return count
 
 
 def _style(line: Line) -> tuple[float, bool]:
