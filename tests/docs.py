@@ -39,6 +39,21 @@ def png_bytes(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _one_page(ops: list[str], width: float, height: float) -> bytes:
+    """A one-page PDF drawing `ops` (content stream operators) with Helvetica as /F1 and Helvetica-Bold as /F2."""
+    content = "\n".join(ops).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 4 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Pages /Count 1 /Kids [6 0 R] >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        f"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 {width:g} {height:g}] "
+        "/Resources << /Font << /F1 2 0 R /F2 3 0 R >> >> /Contents 5 0 R >>".encode(),
+    ]
+    return assemble_pdf(objects)
+
+
 # The ruled table of `ruled_table_pdf`: a header row and three rows, four columns.
 RULED_ROWS = [["Region", "Units", "Price", "Revenue"], ["North", "120", "9.50", "1140.00"],
               ["South", "85", "9.50", "807.50"], ["West", "240", "8.75", "2100.00"]]
@@ -61,17 +76,7 @@ def ruled_table_pdf() -> bytes:
         for c, text in enumerate(cells):
             font = "F2" if r == 0 else "F1"
             ops.append(f"BT /{font} 10 Tf {x0 + c * col + 6:g} {height - y0 - (r + 1) * row + 8:g} Td ({text}) Tj ET")
-    content = "\n".join(ops).encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 4 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Pages /Count 1 /Kids [6 0 R] >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        f"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 {width} {height}] "
-        "/Resources << /Font << /F1 2 0 R /F2 3 0 R >> >> /Contents 5 0 R >>".encode(),
-    ]
-    return assemble_pdf(objects)
+    return _one_page(ops, width, height)
 
 
 # The fields of `ruled_form_pdf`: each label and value as lines (a label or a value may wrap).
@@ -107,14 +112,4 @@ def ruled_form_pdf() -> bytes:
     ops.append("0.8 w")
     ops += [f"{x0:g} {height - r:g} m {x1:g} {height - r:g} l S" for r in rules]
     ops += [f"{x:g} {height - top:g} m {x:g} {height - y:g} l S" for x in (x0, mid, x1)]
-    content = "\n".join(ops).encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 4 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Pages /Count 1 /Kids [6 0 R] >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        f"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 {width} {height}] "
-        "/Resources << /Font << /F1 2 0 R /F2 3 0 R >> >> /Contents 5 0 R >>".encode(),
-    ]
-    return assemble_pdf(objects)
+    return _one_page(ops, width, height)

@@ -40,9 +40,7 @@ def test_three_columns_of_prose_are_not_a_table(tmp_path: Path, settings: Settin
     # Columns of wrapped lines on shared baselines leave blank gutters down the page, as a table does; with no
     # rule and no short aligned cells they are text.
     assert "|" not in page
-    # The page's one heading: a section's as likely as a title (pages are read one by one, and a document has one
-    # H1), so it is a level-2 heading.
-    assert page.startswith("## Register of Notices\n\n")
+    assert page.startswith("# Register of Notices\n\n")
     body = _words(page)
     for paragraph in THREE_COLUMN_PARAGRAPHS:
         assert all(word in body for word in _words(paragraph))

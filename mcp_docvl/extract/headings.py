@@ -97,7 +97,10 @@ def heading_levels(ordered: list[Line], body: float | None = None, settings: Hea
     cues = [_cue(i, ordered, body, leading, settings) for i in range(len(ordered))]
     heads = [cue is not None for cue in cues]
     _drop_long_runs(ordered, cues, heads, leading, settings)
-    for i in range(len(ordered)):
+    # From the bottom up, so that a heading counts as introduced by the heading below it only when that one
+    # introduces something itself (a chain of set-apart lines at the foot of a page, a running footer, heads
+    # nothing).
+    for i in reversed(range(len(ordered))):
         if heads[i] and not _introduces_text(i, ordered, heads, body, settings, tables or []):
             heads[i] = False
     return _levels(ordered, heads, body, settings)
@@ -297,16 +300,18 @@ def _introduces_table(line: Line, table: BBox, height: float, settings: HeadingS
 
 def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
     """Levels: 1 for the title (Markdown's one H1: the largest heading style, set `much_larger` than the body, used
-    once and above the page's other headings), then section levels from 2 by style rank (larger first, emphasised
+    once and not numbered), then section levels from 2 by style rank (larger first, emphasised
     before plain at one size; sizes closer than `larger` are one rank), deeper section numbers lower within a
     style."""
     styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head}, reverse=True)
     rank = _style_ranks(styles, settings)
-    # The title is set once (on one line or wrapped over a few), and it stands above sections: a top style that
-    # heads several sections is a section level, and a lone heading on a page is a section's as likely as a title.
+    # The title is set once (on one line or wrapped over a few) and carries no section number: a top style that
+    # heads several sections, or a numbered one ("1.3.1 ..." opening a chapter's page), is a section level.
     top = [s for s in styles if rank[s] == 0]
-    titled = (bool(styles) and styles[0][0] >= settings.much_larger * body and len(top) < len(styles)
-              and sum(_headings_in_style(ordered, heads, s) for s in top) == 1)
+    titled = (bool(styles) and styles[0][0] >= settings.much_larger * body
+              and sum(_headings_in_style(ordered, heads, s) for s in top) == 1
+              and not any(head and _style(line) in top and _depth(line)
+                          for line, head in zip(ordered, heads, strict=True)))
     first = 1 if titled else 2
     shallowest: dict[tuple[float, bool], int] = {}
     for line, head in zip(ordered, heads, strict=True):
