@@ -126,3 +126,25 @@ def test_heading_sizes_a_point_apart_are_one_level(tmp_path: Path, settings: Set
     blocks = _markdown(make_pdf([items]), tmp_path, settings).split("\n\n")
     assert [b for b in blocks if b.startswith("#")] == [
         "# Layout and Search Time", "## Materials and readers", "## Findings of the study"]
+
+
+def test_numbered_heading_is_never_the_title(tmp_path: Path, settings: Settings):
+    # A chapter's page opening with its numbered section in large type: a section number says it is a section.
+    body = ["Readers were asked to find facts in long reports, and the time each search took was recorded.",
+            "Pages were printed in two layouts, one with a single column and one with two columns of text."]
+    items = [Text(72, 60, "3.2 Results of the study", 20, bold=True), *_lines(72, 100, body)]
+    blocks = _markdown(make_pdf([items]), tmp_path, settings).split("\n\n")
+    assert blocks[0] == "## 3.2 Results of the study"
+
+
+def test_set_apart_lines_that_introduce_nothing_are_not_headings(tmp_path: Path, settings: Settings):
+    # Two short bold lines side by side at the foot of the page (a running title and a section name, as a
+    # footer): the first is followed only by the second, which heads nothing, so neither is a heading.
+    body = ["Readers were asked to find facts in long reports, and the time each search took was recorded.",
+            "Pages were printed in two layouts, one with a single column and one with two columns of text."]
+    items = [Text(72, 60, "Layout and Search Time", 24, bold=True), *_lines(72, 100, body),
+             Text(200, 400, "Annual Review of Reading", 10, bold=True), Text(510, 400, "Annex", 10, bold=True)]
+    page = _markdown(make_pdf([items]), tmp_path, settings)
+    assert page.startswith("# Layout and Search Time\n\n")
+    assert [line for line in page.splitlines() if line.startswith("#")] == ["# Layout and Search Time"]
+    assert "Annual Review of Reading" in page and "Annex" in page
