@@ -44,6 +44,9 @@ class HeadingSettings:
     space_above: float = 0.5
     # The text a heading introduces starts within this many line heights below it.
     follow_gap: float = 2.5
+    # A table it introduces may start up to this many line heights above the heading's bottom: the table's box is
+    # its frame, whose top rule may run close under (or through the descenders of) the heading.
+    table_overlap: float = 0.5
     # ... and is running text: a line of at least this many words (or another heading). Labels in a figure are
     # followed by other labels or by nothing.
     follow_words: int = 4
@@ -294,8 +297,8 @@ def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float
 def _introduces_table(line: Line, table: BBox, height: float, settings: HeadingSettings) -> bool:
     """A table starts right below the line, within its width: the line heads the table as it would a paragraph."""
     gap = table[1] - line.bbox[3]
-    return -0.5 * height <= gap <= settings.follow_gap * height and min(line.bbox[2], table[2]) - max(
-        line.bbox[0], table[0]) > 0
+    overlap = min(line.bbox[2], table[2]) - max(line.bbox[0], table[0])
+    return -settings.table_overlap * height <= gap <= settings.follow_gap * height and overlap > 0
 
 
 def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
@@ -336,14 +339,13 @@ def _style_ranks(styles: list[tuple[float, bool]], settings: HeadingSettings) ->
     same weight and is less than `larger` smaller than that rank's largest size (one step of a type scale is more;
     a point less is the same heading set by another hand, or a size rounded differently)."""
     ranks: dict[tuple[float, bool], int] = {}
-    heads: list[tuple[float, bool]] = []  # the largest style of each rank
+    head: tuple[float, bool] | None = None  # the largest style of the lowest rank so far
     for style in styles:
-        joined = next((k for k, head in enumerate(heads)
-                       if head[1] == style[1] and head[0] < settings.larger * style[0] and k == len(heads) - 1), None)
-        if joined is None:
-            heads.append(style)
-            joined = len(heads) - 1
-        ranks[style] = joined
+        if head is None or head[1] != style[1] or head[0] >= settings.larger * style[0]:
+            head = style
+            ranks[style] = len(set(ranks.values()))
+        else:
+            ranks[style] = ranks[head]
     return ranks
 
 
