@@ -39,6 +39,21 @@ def png_bytes(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def _one_page(ops: list[str], width: float, height: float) -> bytes:
+    """A one-page PDF drawing `ops` (content stream operators) with Helvetica as /F1 and Helvetica-Bold as /F2."""
+    content = "\n".join(ops).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 4 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Pages /Count 1 /Kids [6 0 R] >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        f"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 {width:g} {height:g}] "
+        "/Resources << /Font << /F1 2 0 R /F2 3 0 R >> >> /Contents 5 0 R >>".encode(),
+    ]
+    return assemble_pdf(objects)
+
+
 # The ruled table of `ruled_table_pdf`: a header row and three rows, four columns.
 RULED_ROWS = [["Region", "Units", "Price", "Revenue"], ["North", "120", "9.50", "1140.00"],
               ["South", "85", "9.50", "807.50"], ["West", "240", "8.75", "2100.00"]]
@@ -61,14 +76,40 @@ def ruled_table_pdf() -> bytes:
         for c, text in enumerate(cells):
             font = "F2" if r == 0 else "F1"
             ops.append(f"BT /{font} 10 Tf {x0 + c * col + 6:g} {height - y0 - (r + 1) * row + 8:g} Td ({text}) Tj ET")
-    content = "\n".join(ops).encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 4 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Pages /Count 1 /Kids [6 0 R] >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        f"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 {width} {height}] "
-        "/Resources << /Font << /F1 2 0 R /F2 3 0 R >> >> /Contents 5 0 R >>".encode(),
-    ]
-    return assemble_pdf(objects)
+    return _one_page(ops, width, height)
+
+
+# The fields of `ruled_form_pdf`: each label and value as lines (a label or a value may wrap).
+FORM_FIELDS = [(["Standard name"], ["Steel billets cast by the continuous method,", "for use in structural steels",
+                                    "to the analysis in the annex"]),
+               (["Standard number"], ["20300"]),
+               (["Issuing body"], ["National standards organisation"]),
+               (["Has the producer obtained", "the standard?"], ["Yes"])]
+
+
+def ruled_form_pdf() -> bytes:
+    """A paragraph, a heading and a ruled box of labelled fields below it: labels in bold on the left, values in
+    the regular face on the right, some wrapped over several lines; each label line is shaded by a rectangle set
+    inside its cell (inset by the cell's padding), as form generators draw a shaded label line by line."""
+    width, height = 612, 792
+    x0, mid, x1, top, pad, lead = 72.0, 272.0, 532.0, 126.0, 5.0, 14.0
+    ops = ["BT /F1 10 Tf 72 722 Td (The product below is admitted to the main market on the terms the committee set.) "
+           "Tj ET",
+           "BT /F1 10 Tf 72 708 Td (Each field of the admission record is given with the value that was approved.) "
+           "Tj ET",
+           "BT /F2 12 Tf 72 680 Td (Product standard) Tj ET"]
+    rules = [top]
+    y = top
+    for labels, values in FORM_FIELDS:
+        for i, text in enumerate(labels):  # shading first, under the text: one rectangle per label line
+            line_top = y + pad + i * lead
+            ops.append(f"0.85 g {x0 + pad:g} {height - line_top - lead:g} {mid - x0 - 2 * pad:g} {lead:g} re f 0 g")
+            ops.append(f"BT /F2 10 Tf {x0 + pad + 2:g} {height - line_top - 11:g} Td ({text}) Tj ET")
+        for i, text in enumerate(values):
+            ops.append(f"BT /F1 10 Tf {mid + pad + 2:g} {height - y - pad - i * lead - 11:g} Td ({text}) Tj ET")
+        y += 2 * pad + lead * max(len(labels), len(values))
+        rules.append(y)
+    ops.append("0.8 w")
+    ops += [f"{x0:g} {height - r:g} m {x1:g} {height - r:g} l S" for r in rules]
+    ops += [f"{x:g} {height - top:g} m {x:g} {height - y:g} l S" for x in (x0, mid, x1)]
+    return _one_page(ops, width, height)

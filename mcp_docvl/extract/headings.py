@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from mcp_docvl.documents.model import Line
+from mcp_docvl.documents.model import BBox, Line
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,9 @@ class HeadingSettings:
     space_above: float = 0.5
     # The text a heading introduces starts within this many line heights below it.
     follow_gap: float = 2.5
+    # A table it introduces may start up to this many line heights above the heading's bottom: the table's box is
+    # its frame, whose top rule may run close under (or through the descenders of) the heading.
+    table_overlap: float = 0.5
     # ... and is running text: a line of at least this many words (or another heading). Labels in a figure are
     # followed by other labels or by nothing.
     follow_words: int = 4
@@ -85,8 +88,11 @@ def is_emphasised(line: Line) -> bool:
     return line.bold or (bool(line.words) and all(w.italic for w in line.words))
 
 
-def heading_levels(ordered: list[Line], body: float | None = None, settings: HeadingSettings = HEADINGS) -> list[int]:
-    """For each line in reading order, its heading level (1 = top) or 0 for running text."""
+def heading_levels(ordered: list[Line], body: float | None = None, settings: HeadingSettings = HEADINGS,
+                   tables: list[BBox] | None = None) -> list[int]:
+    """For each line in reading order, its heading level (1 = top) or 0 for running text.
+
+    `tables`: boxes of the page's tables, whose words are not among `ordered`: a heading may introduce a table."""
     if not ordered:
         return []
     body = body or body_size(ordered)
@@ -94,8 +100,11 @@ def heading_levels(ordered: list[Line], body: float | None = None, settings: Hea
     cues = [_cue(i, ordered, body, leading, settings) for i in range(len(ordered))]
     heads = [cue is not None for cue in cues]
     _drop_long_runs(ordered, cues, heads, leading, settings)
-    for i in range(len(ordered)):
-        if heads[i] and not _introduces_text(i, ordered, heads, body, settings):
+    # From the bottom up, so that a heading counts as introduced by the heading below it only when that one
+    # introduces something itself (a chain of set-apart lines at the foot of a page, a running footer, heads
+    # nothing).
+    for i in reversed(range(len(ordered))):
+        if heads[i] and not _introduces_text(i, ordered, heads, body, settings, tables or []):
             heads[i] = False
     return _levels(ordered, heads, body, settings)
 
@@ -131,7 +140,10 @@ def _heading_text(line: Line, settings: HeadingSettings) -> bool:
     sentence or clause."""
     text = line.text.strip()
     first = unicodedata.category(text[:1] or " ")
-    return (sum(c.isalpha() for c in text) >= 2 and (first[0] in "LN" or first in ("Ps", "Pi"))
+    # A section number written right to left ("۳-") comes out of the text layer dash first ("-3"): a dash before a
+    # digit opens a number, where a dash before a word is a list mark or a rule.
+    numbered_dash = first == "Pd" and text[1:2].isdigit()
+    return (sum(c.isalpha() for c in text) >= 2 and (first[0] in "LN" or first in ("Ps", "Pi") or numbered_dash)
             and not text[0].islower() and not text.endswith(_SENTENCE_END) and len(text) <= settings.max_chars)
 
 
@@ -263,27 +275,47 @@ def _same_style(a: Line, b: Line) -> bool:
     return abs(a.size - b.size) <= 0.05 * max(a.size, b.size, 1.0) and is_emphasised(a) == is_emphasised(b)
 
 
-def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> bool:
-    """The heading is followed closely by running text or by another heading (a figure's labels are not)."""
+def _introduces_text(i: int, ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings,
+                     tables: list[BBox]) -> bool:
+    """The heading is followed closely by running text, by another heading or by a table (a figure's labels are
+    not)."""
     line = ordered[i]
     if line.size >= settings.much_larger * body:
+        return True
+    height = line.bbox[3] - line.bbox[1]
+    if any(_introduces_table(line, table, height, settings) for table in tables):
         return True
     nxt = _neighbour(ordered, i, 1)
     if nxt is None:
         return False
     if heads[i + 1]:
         return True
-    height = line.bbox[3] - line.bbox[1]
     return (_stacked(line, nxt) and nxt.bbox[1] - line.bbox[3] <= settings.follow_gap * height
             and len(nxt.words) >= settings.follow_words)
 
 
+def _introduces_table(line: Line, table: BBox, height: float, settings: HeadingSettings) -> bool:
+    """A table starts right below the line, within its width: the line heads the table as it would a paragraph."""
+    gap = table[1] - line.bbox[3]
+    overlap = min(line.bbox[2], table[2]) - max(line.bbox[0], table[0])
+    return -settings.table_overlap * height <= gap <= settings.follow_gap * height and overlap > 0
+
+
 def _levels(ordered: list[Line], heads: list[bool], body: float, settings: HeadingSettings) -> list[int]:
-    """Levels: 1 for the title (the largest heading style, when set `much_larger` than the body: Markdown's one H1),
-    then section levels from 2 by style rank (larger first, emphasised before plain at one size), deeper section
-    numbers lower within a style."""
+    """Levels: 1 for the title (Markdown's one H1: the largest heading style, set `much_larger` than the body, used
+    once and not numbered), then section levels from 2 by style rank (larger first, emphasised
+    before plain at one size; sizes closer than `larger` are one rank), deeper section numbers lower within a
+    style."""
     styles = sorted({_style(line) for line, head in zip(ordered, heads, strict=True) if head}, reverse=True)
-    first = 1 if styles and styles[0][0] >= settings.much_larger * body else 2
+    rank = _style_ranks(styles, settings)
+    # The title is set once (on one line or wrapped over a few) and carries no section number: a top style that
+    # heads several sections, or a numbered one ("1.3.1 ..." opening a chapter's page), is a section level.
+    top = [s for s in styles if rank[s] == 0]
+    titled = (bool(styles) and styles[0][0] >= settings.much_larger * body
+              and sum(_headings_in_style(ordered, heads, s) for s in top) == 1
+              and not any(head and _style(line) in top and _depth(line)
+                          for line, head in zip(ordered, heads, strict=True)))
+    first = 1 if titled else 2
     shallowest: dict[tuple[float, bool], int] = {}
     for line, head in zip(ordered, heads, strict=True):
         if head and _depth(line):
@@ -295,11 +327,36 @@ def _levels(ordered: list[Line], heads: list[bool], body: float, settings: Headi
             levels.append(0)
             continue
         style = _style(line)
-        level = styles.index(style) + first
+        level = rank[style] + first
         if _depth(line) and style in shallowest:
             level += _depth(line) - shallowest[style]
         levels.append(min(level, settings.max_level))
     return levels
+
+
+def _style_ranks(styles: list[tuple[float, bool]], settings: HeadingSettings) -> dict[tuple[float, bool], int]:
+    """Each heading style's rank (0 = top), `styles` largest first: a style joins the rank above when it has the
+    same weight and is less than `larger` smaller than that rank's largest size (one step of a type scale is more;
+    a point less is the same heading set by another hand, or a size rounded differently)."""
+    ranks: dict[tuple[float, bool], int] = {}
+    head: tuple[float, bool] | None = None  # the largest style of the lowest rank so far
+    for style in styles:
+        if head is None or head[1] != style[1] or head[0] >= settings.larger * style[0]:
+            head = style
+            ranks[style] = len(set(ranks.values()))
+        else:
+            ranks[style] = ranks[head]
+    return ranks
+
+
+def _headings_in_style(ordered: list[Line], heads: list[bool], style: tuple[float, bool]) -> int:
+    """How many headings are set in `style`: consecutive heading lines of one style are one heading, wrapped."""
+    count, previous = 0, False
+    for line, head in zip(ordered, heads, strict=True):
+        current = head and _style(line) == style
+        count += current and not previous
+        previous = current
+    return count
 
 
 def _style(line: Line) -> tuple[float, bool]:

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from statistics import median
 
 from mcp_docvl.documents.bidi import logical_order, mostly_rtl
-from mcp_docvl.documents.model import Block, Line, Word, union_bbox
+from mcp_docvl.documents.model import BBox, Block, Line, Word, union_bbox
 from mcp_docvl.extract.columns import spanning_bands, split_at_gutters
 from mcp_docvl.extract.headings import heading_levels
 
@@ -328,16 +328,17 @@ def _fills_measure(part: list[Line]) -> bool:
     return sum(w >= 0.6 * measure for w in widths) >= 0.6 * len(widths)
 
 
-def make_blocks(ordered: list[Line], body: float | None = None) -> list[Block]:
+def make_blocks(ordered: list[Line], body: float | None = None, tables: list[BBox] | None = None) -> list[Block]:
     """Group lines in reading order into headings, paragraphs and list items.
 
     Which lines are headings, and their levels, is `headings.heading_levels`; a line joins the block above when it
     continues it at the same size and paragraph spacing, and never across a heading's edge (a heading set in bold
-    right above same-size text is a block of its own).
+    right above same-size text is a block of its own). `tables`: the boxes of the page's tables, which a heading
+    may introduce.
     """
     if not ordered:
         return []
-    levels = heading_levels(ordered, body)
+    levels = heading_levels(ordered, body, tables=tables)
     blocks: list[Block] = []
     current: list[Line] = []
     kind = "paragraph"

@@ -29,6 +29,18 @@ from mcp_docvl.extract.render import join_lines
 
 Segment = tuple[float, float, float]  # position across, start and end along the rule
 
+
+@dataclass(frozen=True, slots=True)
+class GridStructure:
+    """Figures of a table's structure, in line heights (em), each with its reason."""
+
+    # Cell padding is well under a line height: a horizontal rule that ends this close inside the vertical borders
+    # on both sides (and further than the drawing tolerance) is shading set inside the cell, not a row border.
+    padding: float = 1.0
+
+
+STRUCTURE = GridStructure()
+
 _NUMBER = re.compile(r"^[-+−(]?[$€£%]?\d[\d.,\s]*%?\)?$")
 # Years head columns ("2009 | 2010") far more often than they fill them.
 _YEAR = re.compile(r"^(19|20)\d\d$")
@@ -388,19 +400,30 @@ def _build_table(region: BBox, words: list[Word], horizontal, vertical, em: floa
     col_x = [b for b, _ in bounds]
 
     # Rows: ruled when rules separate most neighbouring lines, else text lines with wrapped lines joined.
-    h_rows = [h for h in h_in if min(h[2], x1) - max(h[1], x0) >= 0.4 * (x1 - x0)]
-
-    # Whether a rule runs between each line and the next, between the lines' middles: loose glyph boxes of tightly
-    # ruled rows reach over the rule. Short rules (a shaded label cell, drawn line by line) do not separate rows
-    # of the whole table.
-    ruled_after = [any(top < h[0] < bottom for h in h_rows) for top, bottom in pairwise(mids)]
     pairs = list(pairwise(lines))
-    # In a closed grid, rules between some lines and not others mean cells of several lines (wrapped text in
-    # scripts without case gives no other sign; labels centred beside them add lines): three rules or more, so a
-    # rule under the header and one above a total are not taken for that.
-    ruled_rows = len(h_in) >= 2 and bool(pairs) and (
-        sum(ruled_after) >= 0.7 * len(pairs)
-        or (is_grid and sum(ruled_after) >= 3 and sum(ruled_after) >= 0.2 * len(pairs)))
+
+    def row_rules(h_in: list[Segment]) -> tuple[list[bool], bool]:
+        """Whether a rule runs between each line and the next, and whether rules make the rows."""
+        h_rows = [h for h in h_in if min(h[2], x1) - max(h[1], x0) >= 0.4 * (x1 - x0)]
+        # Between the lines' middles: loose glyph boxes of tightly ruled rows reach over the rule. Short rules (a
+        # shaded label cell, drawn line by line) do not separate rows of the whole table.
+        ruled_after = [any(top < h[0] < bottom for h in h_rows) for top, bottom in pairwise(mids)]
+        # In a closed grid, rules between some lines and not others mean cells of several lines (wrapped text in
+        # scripts without case gives no other sign; labels centred beside them add lines): three rules or more, so
+        # a rule under the header and one above a total are not taken for that.
+        ruled = len(h_in) >= 2 and bool(pairs) and (
+            sum(ruled_after) >= 0.7 * len(pairs)
+            or (is_grid and sum(ruled_after) >= 3 and sum(ruled_after) >= 0.2 * len(pairs)))
+        return ruled_after, ruled
+
+    # Shading inside cells (rules that stop short of the vertical borders) marks rows only where the grid draws no
+    # row borders of its own (striped rows); in a grid that does, it may be drawn line by line and split a cell.
+    borders = [h for h in h_in if not _inset(h, vertical, tol, em)]
+    ruled_after, ruled_rows = row_rules(borders)
+    if ruled_rows:
+        h_in = borders
+    else:
+        ruled_after, ruled_rows = row_rules(h_in)
     rows: list[list[list[Word]]] = [[lines[0]]]
     row_cols = {_column(w, col_x) for w in lines[0]}  # the columns the current row's words fall in
     first_number_row = None
@@ -852,6 +875,20 @@ def _header_rows(table: Table) -> int:
 
 def _is_number(text: str) -> bool:
     return bool(_NUMBER.match(text.strip())) or text.strip() in {"-", "–", "—", "n/a", "n.a."}
+
+
+def _inset(rule: Segment, vertical: list[Segment], tol: float, em: float,
+           settings: GridStructure = STRUCTURE) -> bool:
+    """A horizontal rule that stops short of the vertical borders on both sides, by about a cell's padding: the
+    edge of shading inside a cell (often drawn one text line at a time), not a border between rows. A border
+    between rows meets the vertical rules it runs between."""
+    y, a, b = rule
+    reach = settings.padding * em
+
+    def border_beyond(x: float, side: int) -> bool:
+        return any(tol < side * (v[0] - x) <= reach and v[1] - tol <= y <= v[2] + tol for v in vertical)
+
+    return border_beyond(a, -1) and border_beyond(b, 1)
 
 
 def _dedupe(values: list[float], gap: float) -> list[float]:

@@ -13,7 +13,7 @@ from mcp_docvl.documents.rulings import Rulings, rulings_from_image
 from mcp_docvl.extract.furniture import split_furniture
 from mcp_docvl.extract.layout import build_lines, make_blocks, reading_order, rows_of
 from mcp_docvl.extract.tables.grid import find_tables
-from mcp_docvl.extract.tables.render import to_markdown
+from mcp_docvl.extract.tables.render import form_fields, form_markdown, to_markdown
 
 
 def page_blocks(words: list[Word], tables: list[Table], lines: list[Line], width: float, height: float) -> list[Block]:
@@ -25,7 +25,7 @@ def page_blocks(words: list[Word], tables: list[Table], lines: list[Line], width
     if tables:
         lines = build_lines(words_outside(words, tables))
     body, above, below = split_furniture(reading_order(lines), width, height)
-    text = make_blocks(body)
+    text = make_blocks(body, tables=[t.bbox for t in tables])
     return above + (insert_tables(text, table_blocks(tables)) if tables else text) + below
 
 
@@ -42,10 +42,16 @@ def table_blocks(tables: list[Table]) -> list[Block]:
     """One block per table: Markdown to show, and the table's own lines so search and plain text still see it.
 
     One line per row, its cells left to right, as the table is read (on a skewed scan too): a row's label and its
-    values stay together in one passage for search."""
+    values stay together in one passage for search. A form (labelled fields in two columns) shows as its fields."""
     return [Block(kind="table", lines=[Line.of([w for line in row for w in line.words])
                                        for row in rows_of(build_lines(t.words))],
-                  bbox=t.bbox, markdown=to_markdown(t), table=t) for t in tables]
+                  bbox=t.bbox, markdown=_markdown(t), table=t) for t in tables]
+
+
+def _markdown(table: Table) -> str:
+    """The table in Markdown, or a form's fields as paragraphs (a form has no header row for a Markdown table)."""
+    fields = form_fields(table)
+    return form_markdown(fields) if fields is not None else to_markdown(table)
 
 
 def words_outside(words: list[Word], tables: list[Table]) -> list[Word]:
