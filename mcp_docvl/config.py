@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from mcp_docvl.errors import InvalidArgument
 
@@ -51,6 +51,52 @@ def _env_float(name: str, default: float) -> float:
 
 def _env_bool(name: str, default: bool) -> bool:
     return _env_value(name, default, lambda raw: raw.strip().lower() in {"1", "true", "yes", "on"}, "", "")
+
+
+def _env_str(name: str, default: str | None) -> str | None:
+    return os.environ.get(name, default)
+
+
+# The settings read from one environment variable each, by the reader of its type: (field, variable, reader).
+# Settings read otherwise (paths, lists, variables with a fallback) are spelled out in `Settings.from_env`.
+_FROM_ENV: tuple[tuple[str, str, Callable[[str, Any], Any]], ...] = (
+    ("max_bytes", "DOCVL_MAX_BYTES", _env_int),
+    ("fetch_total_timeout", "DOCVL_FETCH_TIMEOUT", _env_float),
+    ("allow_private_urls", "DOCVL_ALLOW_PRIVATE_URLS", _env_bool),
+    ("max_concurrent_fetches", "DOCVL_MAX_FETCHES", _env_int),
+    ("allow_hard_links", "DOCVL_ALLOW_HARD_LINKS", _env_bool),
+    ("max_pages_per_call", "DOCVL_MAX_PAGES", _env_int),
+    ("max_output_chars", "DOCVL_MAX_OUTPUT_CHARS", _env_int),
+    ("max_chars_cap", "DOCVL_MAX_CHARS_CAP", _env_int),
+    ("max_tokens_cap", "DOCVL_MAX_TOKENS_CAP", _env_int),
+    ("ocr_dpi", "DOCVL_OCR_DPI", _env_int),
+    ("engine", "DOCVL_ENGINE", _env_str),
+    ("ocr_runtime", "DOCVL_OCR_RUNTIME", _env_str),
+    ("vlm_model", "DOCVL_VLM_MODEL", _env_str),
+    ("vlm_trust_remote_code", "DOCVL_VLM_TRUST_REMOTE_CODE", _env_bool),
+    ("vlm_device", "DOCVL_VLM_DEVICE", _env_str),
+    ("vlm_dtype", "DOCVL_VLM_DTYPE", _env_str),
+    ("vlm_max_tiles", "DOCVL_VLM_MAX_TILES", _env_int),
+    ("vlm_context_tokens", "DOCVL_VLM_CONTEXT_TOKENS", _env_int),
+    ("vlm_max_new_tokens", "DOCVL_VLM_MAX_NEW_TOKENS", _env_int),
+    ("vlm_max_batch", "DOCVL_VLM_MAX_BATCH", _env_int),
+    ("vlm_queue_size", "DOCVL_VLM_QUEUE_SIZE", _env_int),
+    ("vlm_timeout", "DOCVL_VLM_TIMEOUT", _env_float),
+    ("vlm_cache_mb", "DOCVL_VLM_CACHE_MB", _env_int),
+    ("vlm_quantization", "DOCVL_VLM_QUANTIZATION", _env_str),
+    ("vlm_kv_cache_dtype", "DOCVL_VLM_KV_CACHE_DTYPE", _env_str),
+    ("openai_timeout", "DOCVL_OPENAI_TIMEOUT", _env_float),
+    ("openai_max_retries", "DOCVL_OPENAI_MAX_RETRIES", _env_int),
+    ("openai_concurrency", "DOCVL_OPENAI_CONCURRENCY", _env_int),
+    ("openai_image_embeds", "DOCVL_OPENAI_IMAGE_EMBEDS", _env_bool),
+    ("cache_max_bytes", "DOCVL_CACHE_MAX_BYTES", _env_int),
+    ("max_page_pixels", "DOCVL_MAX_PAGE_PIXELS", _env_int),
+    ("call_timeout", "DOCVL_CALL_TIMEOUT", _env_float),
+    ("page_timeout", "DOCVL_PAGE_TIMEOUT", _env_float),
+    ("isolate", "DOCVL_ISOLATE", _env_bool),
+    ("workers", "DOCVL_WORKERS", _env_int),
+    ("worker_memory_mb", "DOCVL_WORKER_MEMORY_MB", _env_int),
+)
 
 
 @dataclass
@@ -160,50 +206,15 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         settings = cls(
             roots=[Path(p) for p in _env_list("DOCVL_ROOTS")],
-            max_bytes=_env_int("DOCVL_MAX_BYTES", cls.max_bytes),
-            fetch_total_timeout=_env_float("DOCVL_FETCH_TIMEOUT", cls.fetch_total_timeout),
-            allow_private_urls=_env_bool("DOCVL_ALLOW_PRIVATE_URLS", cls.allow_private_urls),
-            max_concurrent_fetches=_env_int("DOCVL_MAX_FETCHES", cls.max_concurrent_fetches),
-            allow_hard_links=_env_bool("DOCVL_ALLOW_HARD_LINKS", cls.allow_hard_links),
-            max_pages_per_call=_env_int("DOCVL_MAX_PAGES", cls.max_pages_per_call),
-            max_output_chars=_env_int("DOCVL_MAX_OUTPUT_CHARS", cls.max_output_chars),
-            max_chars_cap=_env_int("DOCVL_MAX_CHARS_CAP", cls.max_chars_cap),
-            max_tokens_cap=_env_int("DOCVL_MAX_TOKENS_CAP", cls.max_tokens_cap),
-            ocr_dpi=_env_int("DOCVL_OCR_DPI", cls.ocr_dpi),
-            engine=os.environ.get("DOCVL_ENGINE", cls.engine),
-            ocr_runtime=os.environ.get("DOCVL_OCR_RUNTIME", cls.ocr_runtime),
-            vlm_model=os.environ.get("DOCVL_VLM_MODEL", cls.vlm_model),
-            vlm_trust_remote_code=_env_bool("DOCVL_VLM_TRUST_REMOTE_CODE", cls.vlm_trust_remote_code),
-            vlm_device=os.environ.get("DOCVL_VLM_DEVICE", cls.vlm_device),
-            vlm_dtype=os.environ.get("DOCVL_VLM_DTYPE", cls.vlm_dtype),
-            vlm_max_tiles=_env_int("DOCVL_VLM_MAX_TILES", cls.vlm_max_tiles),
-            vlm_context_tokens=_env_int("DOCVL_VLM_CONTEXT_TOKENS", cls.vlm_context_tokens),
-            vlm_max_new_tokens=_env_int("DOCVL_VLM_MAX_NEW_TOKENS", cls.vlm_max_new_tokens),
-            vlm_max_batch=_env_int("DOCVL_VLM_MAX_BATCH", cls.vlm_max_batch),
-            vlm_queue_size=_env_int("DOCVL_VLM_QUEUE_SIZE", cls.vlm_queue_size),
-            vlm_timeout=_env_float("DOCVL_VLM_TIMEOUT", cls.vlm_timeout),
-            vlm_cache_mb=_env_int("DOCVL_VLM_CACHE_MB", cls.vlm_cache_mb),
             vlm_cache_dir=Path(os.environ["DOCVL_VLM_CACHE_DIR"]) if os.environ.get("DOCVL_VLM_CACHE_DIR") else None,
             vlm_compile=_env_bool("DOCVL_VLM_COMPILE", False) if os.environ.get("DOCVL_VLM_COMPILE") else None,
-            vlm_quantization=os.environ.get("DOCVL_VLM_QUANTIZATION", cls.vlm_quantization),
-            vlm_kv_cache_dtype=os.environ.get("DOCVL_VLM_KV_CACHE_DTYPE", cls.vlm_kv_cache_dtype),
             openai_base_url=os.environ.get("DOCVL_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
             or cls.openai_base_url,
             openai_api_key=os.environ.get("DOCVL_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY"),
-            openai_timeout=_env_float("DOCVL_OPENAI_TIMEOUT", cls.openai_timeout),
-            openai_max_retries=_env_int("DOCVL_OPENAI_MAX_RETRIES", cls.openai_max_retries),
-            openai_concurrency=_env_int("DOCVL_OPENAI_CONCURRENCY", cls.openai_concurrency),
-            openai_image_embeds=_env_bool("DOCVL_OPENAI_IMAGE_EMBEDS", cls.openai_image_embeds),
             cache_dir=Path(os.environ["DOCVL_CACHE_DIR"]) if os.environ.get("DOCVL_CACHE_DIR") else None,
-            cache_max_bytes=_env_int("DOCVL_CACHE_MAX_BYTES", cls.cache_max_bytes),
-            max_page_pixels=_env_int("DOCVL_MAX_PAGE_PIXELS", cls.max_page_pixels),
             url_allowed_hosts=_env_csv("DOCVL_URL_ALLOWED_HOSTS"),
             url_allowed_networks=_env_csv("DOCVL_URL_ALLOWED_NETWORKS"),
-            call_timeout=_env_float("DOCVL_CALL_TIMEOUT", cls.call_timeout),
-            page_timeout=_env_float("DOCVL_PAGE_TIMEOUT", cls.page_timeout),
-            isolate=_env_bool("DOCVL_ISOLATE", cls.isolate),
-            workers=_env_int("DOCVL_WORKERS", cls.workers),
-            worker_memory_mb=_env_int("DOCVL_WORKER_MEMORY_MB", cls.worker_memory_mb),
+            **{name: read(variable, getattr(cls, name)) for name, variable, read in _FROM_ENV},
         )
         for key, value in overrides.items():
             if value is None:

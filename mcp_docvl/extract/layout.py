@@ -14,6 +14,7 @@ from mcp_docvl.documents.bidi import logical_order, mostly_rtl
 from mcp_docvl.documents.model import BBox, Block, Line, Word, union_bbox
 from mcp_docvl.extract.columns import spanning_bands, split_at_gutters
 from mcp_docvl.extract.headings import heading_levels
+from mcp_docvl.extract.rows import rows_of
 
 # A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
 _SEGMENT_GAP = 1.0
@@ -220,72 +221,6 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
 def rows_in_order(region: list[Line]) -> list[Line]:
     """Lines grouped into rows, rows top down, each row left to right (see `rows_of`)."""
     return [line for row in rows_of(region) for line in row]
-
-
-def rows_of(region: list[Line]) -> list[list[Line]]:
-    """Lines grouped into rows, rows top down, each row's lines left to right.
-
-    A line joins the row whose horizontally nearest member sits level with it, so a row follows its own slope
-    from neighbour to neighbour: on a skewed or curled scan the far end of a row drifts by more than a line height
-    from its start, yet each pair of neighbours stays level.
-    """
-    rows: list[_Row] = []
-    for line in sorted(region, key=_mid_y):
-        best: _Row | None = None
-        best_offset = 0.0
-        # Only the last few rows can hold a neighbour: rows are opened top down.
-        for row in rows[-_ROWS_LOOKBACK:]:
-            offset = row.level_offset(line)
-            if offset is not None and (best is None or offset < best_offset):
-                best, best_offset = row, offset
-        if best is None:
-            best = _Row()
-            rows.append(best)
-        best.add(line)
-    return [row.lines for row in rows]
-
-
-# How many of the latest rows a line may still join (a skewed row is passed by a few rows that start lower).
-_ROWS_LOOKBACK = 6
-# Neighbours are level when their centres differ by less than this share of the smaller height. Rows stacked
-# above each other are at least one height apart, so this never merges them; the slack is for a skewed row's
-# drift from one neighbour to the next, largest across the wide gap between a label and its value.
-_LEVEL = 0.8
-
-
-def _mid_y(line: Line) -> float:
-    return (line.bbox[1] + line.bbox[3]) / 2
-
-
-class _Row:
-    """Lines side by side, left to right. They never overlap horizontally, so they are sorted by both edges and
-    a newcomer's neighbours are found by bisection (a row of a dense table holds hundreds of segments)."""
-
-    __slots__ = ("lefts", "lines")
-
-    def __init__(self) -> None:
-        self.lines: list[Line] = []
-        self.lefts: list[float] = []
-
-    def level_offset(self, line: Line) -> float | None:
-        """How far `line` sits above or below its horizontally nearest member; None if it cannot join."""
-        x0, x1 = line.bbox[0], line.bbox[2]
-        at = bisect_left(self.lefts, x0)
-        left = self.lines[at - 1] if at > 0 else None
-        right = self.lines[at] if at < len(self.lines) else None
-        # One row never holds two lines above each other.
-        if (left is not None and left.bbox[2] > x0) or (right is not None and right.bbox[0] < x1):
-            return None
-        nearest = right if left is None or (right is not None and right.bbox[0] - x1 < x0 - left.bbox[2]) else left
-        assert nearest is not None  # the row is never empty
-        offset = abs(_mid_y(nearest) - _mid_y(line))
-        height = min(line.bbox[3] - line.bbox[1], nearest.bbox[3] - nearest.bbox[1])
-        return offset if offset <= _LEVEL * height else None
-
-    def add(self, line: Line) -> None:
-        at = bisect_left(self.lefts, line.bbox[0])
-        self.lefts.insert(at, line.bbox[0])
-        self.lines.insert(at, line)
 
 
 def _columns_hold_text(region: list[Line], gutters: list[float]) -> bool:

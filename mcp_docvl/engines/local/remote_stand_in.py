@@ -41,13 +41,10 @@ class RADIOConfig(PretrainedConfig):
 
     def __init__(self, hidden_size=1280, num_hidden_layers=32, num_attention_heads=16, intermediate_size=5120,
                  patch_size=16, image_size=512, **kwargs):
-        super().__init__(**kwargs)
-        self.hidden_size = hidden_size
-        self.num_hidden_layers = num_hidden_layers
-        self.num_attention_heads = num_attention_heads
-        self.intermediate_size = intermediate_size
-        self.patch_size = patch_size
-        self.image_size = image_size
+        # PretrainedConfig keeps every keyword it does not know as an attribute.
+        super().__init__(hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+                         num_attention_heads=num_attention_heads, intermediate_size=intermediate_size,
+                         patch_size=patch_size, image_size=image_size, **kwargs)
 
 
 class Block(nn.Module):
@@ -101,7 +98,10 @@ class NanoVLConfig(PretrainedConfig):
     def __init__(self, vision_config=None, llm_config=None, force_image_size=512, patch_size=16,
                  downsample_ratio=0.5, vit_hidden_size=1280, projector_hidden_size=4096, image_tag_type="internvl",
                  img_context_token_id=None, **kwargs):
-        super().__init__(**kwargs)
+        # PretrainedConfig keeps every keyword it does not know as an attribute.
+        super().__init__(force_image_size=force_image_size, patch_size=patch_size, downsample_ratio=downsample_ratio,
+                         vit_hidden_size=vit_hidden_size, projector_hidden_size=projector_hidden_size,
+                         image_tag_type=image_tag_type, img_context_token_id=img_context_token_id, **kwargs)
         vision_config = dict(vision_config or {})
         if vision_config.get("auto_map"):  # the vision tower's code lives in another repository
             self.vision_config = get_class_from_dynamic_module(vision_config["auto_map"]["AutoConfig"], "")(
@@ -109,13 +109,6 @@ class NanoVLConfig(PretrainedConfig):
         else:
             self.vision_config = PretrainedConfig(**vision_config)
         self.llm_config = llm_config if isinstance(llm_config, LlamaConfig) else LlamaConfig(**(llm_config or {}))
-        self.force_image_size = force_image_size
-        self.patch_size = patch_size
-        self.downsample_ratio = downsample_ratio
-        self.vit_hidden_size = vit_hidden_size
-        self.projector_hidden_size = projector_hidden_size
-        self.image_tag_type = image_tag_type
-        self.img_context_token_id = img_context_token_id
 
     def to_dict(self):
         out = super().to_dict()

@@ -13,7 +13,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -85,23 +85,24 @@ class BatchScheduler:
         """Run `payload` in a batch and return its result; blocks the calling thread (`on_queued`: see enqueue)."""
         request = self.enqueue(payload, on_queued)
         limit = self.timeout if timeout is None else timeout
-        try:
+        with self._given_up_on_failure(request, limit):
             return request.future.result(timeout=limit)
-        except FutureTimeout:
-            self.cancel(request)
-            raise _no_answer_within(limit) from None
-        except BaseException:
-            self.cancel(request)
-            raise
 
     async def submit_async(self, payload: Any, timeout: float | None = None,
                            on_queued: Callable[[Any], Any] | None = None) -> Any:
         """As `submit`, for asyncio callers: cancelling the awaiting task frees the request's slot."""
         request = self.enqueue(payload, on_queued)
         limit = self.timeout if timeout is None else timeout
-        try:
+        with self._given_up_on_failure(request, limit):
             return await asyncio.wait_for(asyncio.wrap_future(request.future), limit)
-        except TimeoutError:
+
+    @contextlib.contextmanager
+    def _given_up_on_failure(self, request: Request, limit: float) -> Iterator[None]:
+        """Around waiting for `request`: a wait that times out, is cancelled or fails otherwise gives the request
+        up (`cancel`), and a timeout becomes the error that says so."""
+        try:
+            yield
+        except (FutureTimeout, TimeoutError):  # the same class since Python 3.11; both named for the two waits
             self.cancel(request)
             raise _no_answer_within(limit) from None
         except BaseException:

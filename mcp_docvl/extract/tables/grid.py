@@ -26,6 +26,7 @@ from mcp_docvl.documents.model import BBox, Line, Table, TableCell, Word, union_
 from mcp_docvl.documents.rulings import Rulings
 from mcp_docvl.extract.layout import build_lines
 from mcp_docvl.extract.render import join_lines
+from mcp_docvl.extract.rows import bands
 
 Segment = tuple[float, float, float]  # position across, start and end along the rule
 
@@ -257,7 +258,7 @@ def _ruled_regions(horizontal, vertical, tol: float, em: float) -> tuple[list[BB
 
 def _text_regions(words: list[Word], em: float, tol: float, lines: list[Line] | None = None) -> list[BBox]:
     """Runs of rows that split into several short segments: the shape of a table without rules."""
-    rows = _rows(lines if lines is not None else build_lines(words))
+    rows = bands(lines if lines is not None else build_lines(words))
     regions: list[BBox] = []
     run: list[list] = []
     gap_rows = 0
@@ -705,33 +706,8 @@ def _mid(line: list[Word]) -> float:
     return median((w.bbox[1] + w.bbox[3]) / 2 for w in line)
 
 
-def _rows(items: list) -> list[list]:
-    """Words or line segments grouped into rows, top down: each joins the row its vertical extent mostly overlaps
-    (the row's extent grows as it does); within a row they keep their top-down order."""
-    # min()/max() spelled out as comparisons (same results, ties included): this runs for every word of a table.
-    rows: list[list] = []
-    row: list = []
-    top = bottom = 0.0
-    for item in sorted(items, key=lambda it: (it.bbox[1] + it.bbox[3]) / 2):
-        _, item_top, _, item_bottom = item.bbox
-        if row:
-            overlap = (item_bottom if item_bottom < bottom else bottom) - (item_top if item_top > top else top)
-            height, item_height = bottom - top, item_bottom - item_top
-            if overlap >= 0.5 * (item_height if item_height < height else height):
-                row.append(item)
-                if item_top < top:
-                    top = item_top
-                if item_bottom > bottom:
-                    bottom = item_bottom
-                continue
-        row = [item]
-        rows.append(row)
-        top, bottom = item_top, item_bottom
-    return rows
-
-
 def _text_lines(words: list[Word]) -> list[list[Word]]:
-    lines = _rows(words)
+    lines = bands(words)
     for line in lines:
         line.sort(key=lambda w: w.bbox[0])
     return lines

@@ -12,6 +12,7 @@ from typing import Any
 
 from mcp_docvl.documents.model import BBox, Line, Page, union_bbox
 from mcp_docvl.extract import parsers
+from mcp_docvl.extract.rows import bands, centred
 from mcp_docvl.features.fields.schema import field_types
 from mcp_docvl.features.fields.values import Found, checked
 from mcp_docvl.models import FieldResult
@@ -94,20 +95,7 @@ class _Row:
 
 def _rows(page: Page) -> list[_Row]:
     """The page's lines grouped into rows by vertical overlap of their centres, top to bottom."""
-    rows: list[_Row] = []
-    for line in sorted(page.lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
-        centre = (line.bbox[1] + line.bbox[3]) / 2
-        height = line.bbox[3] - line.bbox[1]
-        if rows:
-            last = rows[-1].bbox
-            last_centre = (last[1] + last[3]) / 2
-            if abs(centre - last_centre) < 0.5 * min(height, last[3] - last[1]):
-                rows[-1].lines.append(line)
-                continue
-        rows.append(_Row([line]))
-    for row in rows:
-        row.lines.sort(key=lambda ln: ln.bbox[0])
-    return rows
+    return [_Row(sorted(row, key=lambda ln: ln.bbox[0])) for row in bands(page.lines, centred)]
 
 
 def _span_bbox(line: Line, start: int, end: int) -> BBox:
