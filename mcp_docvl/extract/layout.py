@@ -14,7 +14,7 @@ from mcp_docvl.documents.bidi import logical_order, mostly_rtl
 from mcp_docvl.documents.model import BBox, Block, Line, Word, union_bbox
 from mcp_docvl.extract.columns import spanning_bands, split_at_gutters
 from mcp_docvl.extract.headings import heading_levels
-from mcp_docvl.extract.rows import rows_of
+from mcp_docvl.extract.rows import mid_y, rows_of
 
 # A gap wider than this many font sizes ends a line segment (columns, table cells, label/value pairs).
 _SEGMENT_GAP = 1.0
@@ -140,11 +140,11 @@ def _marginal(strip: list[Line], beside: list[Line], size: float) -> bool:
         return False
     if own < _MARK_SIZE * body or body < _MARK_SIZE * own:
         return True
-    mids = sorted(_mid_y(ln) for ln in beside)
+    mids = sorted(mid_y(ln) for ln in beside)
     level = 0
     for line in strip:
-        at = bisect_left(mids, _mid_y(line))
-        near = min((abs(mids[i] - _mid_y(line)) for i in (at - 1, at) if 0 <= i < len(mids)), default=1e9)
+        at = bisect_left(mids, mid_y(line))
+        near = min((abs(mids[i] - mid_y(line)) for i in (at - 1, at) if 0 <= i < len(mids)), default=1e9)
         level += near <= 0.25 * (line.bbox[3] - line.bbox[1])
     return level < 0.5 * len(strip)
 

@@ -53,7 +53,7 @@ def bands(items: Iterable[B], level: Level = overlapping) -> list[list[B]]:
     rows: list[list[B]] = []
     row: list[B] = []
     row_top = row_bottom = 0.0
-    for item in sorted(items, key=_mid_y):
+    for item in sorted(items, key=mid_y):
         _, top, _, bottom = item.bbox
         if row and level(top, bottom, row_top, row_bottom):
             row.append(item)
@@ -76,7 +76,7 @@ def rows_of(items: Iterable[B]) -> list[list[B]]:
     from its start, yet each pair of neighbours stays level.
     """
     rows: list[_Row[B]] = []
-    for item in sorted(items, key=_mid_y):
+    for item in sorted(items, key=mid_y):
         best: _Row[B] | None = None
         best_offset = 0.0
         # Only the last few rows can hold a neighbour: rows are opened top down.
@@ -99,7 +99,7 @@ _ROWS_LOOKBACK = 6
 _LEVEL = 0.8
 
 
-def _mid_y(item: Boxed) -> float:
+def mid_y(item: Boxed) -> float:
     return (item.bbox[1] + item.bbox[3]) / 2
 
 
@@ -124,7 +124,7 @@ class _Row(Generic[B]):
             return None
         nearest = right if left is None or (right is not None and right.bbox[0] - x1 < x0 - left.bbox[2]) else left
         assert nearest is not None  # the row is never empty
-        offset = abs(_mid_y(nearest) - _mid_y(item))
+        offset = abs(mid_y(nearest) - mid_y(item))
         height = min(item.bbox[3] - item.bbox[1], nearest.bbox[3] - nearest.bbox[1])
         return offset if offset <= _LEVEL * height else None
 
