@@ -100,6 +100,7 @@ _LEVEL = 0.8
 
 
 def mid_y(item: Boxed) -> float:
+    """The height halfway down an item's box: what rows are sorted and compared by."""
     return (item.bbox[1] + item.bbox[3]) / 2
 
 
