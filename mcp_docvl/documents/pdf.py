@@ -31,10 +31,6 @@ PDFIUM_LOCK = threading.RLock()
 
 T = TypeVar("T")
 
-# A font size more than this many times its word's loose box height (ascent to descent, ~1-1.3 sizes) is nominal:
-# the matrix scales the glyphs down (invisible OCR text over a scan), and the box height is used instead.
-_NOMINAL_SIZE = 2.5
-
 _META_KEYS = {"Title": "title", "Author": "author", "Subject": "subject", "Keywords": "keywords",
               "Creator": "creator", "Producer": "producer", "CreationDate": "created", "ModDate": "modified"}
 
@@ -165,7 +161,11 @@ NamesLookup = Callable[[], dict[tuple[str, int], str]]
 
 @dataclass(frozen=True, slots=True)
 class WordSettings:
-    """How the characters of a word are told to be sub- or superscripts."""
+    """How a word's size is taken and its characters are told to be sub- or superscripts."""
+
+    # A font size more than this many times its word's loose box height (ascent to descent, ~1-1.3 sizes) is
+    # nominal: the matrix scales the glyphs down (invisible OCR text over a scan), and the box height is used.
+    nominal_size: float = 2.5
 
     # A sub- or superscript is set at 55-75 % of its base's size (LaTeX 70 %, word processors 58-65 %); text this
     # much smaller than its neighbour may be a script.
@@ -251,7 +251,7 @@ def _words_from_textpage(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage,
     # shrinks several times: the box height is then the better measure. A loose box spans the font's ascent and
     # descent, about 1-1.3 font sizes, so a size many times the box's height was never drawn at that size.
     heights = wy1 - wy0
-    sizes = np.where((font_sizes > 1.5) & (font_sizes < _NOMINAL_SIZE * heights), font_sizes, heights).tolist()
+    sizes = np.where((font_sizes > 1.5) & (font_sizes < WORDS.nominal_size * heights), font_sizes, heights).tolist()
     styles = _word_styles(handle, first_chars)
     rtl_words = (np.add.reduceat(rtl, starts) > 0).tolist() if rtl.any() else [False] * starts.size
     # A sub- or superscript inside a word is set off by spaces in the text ("x 4", "Ca 2+", "note 12"), as
