@@ -18,6 +18,7 @@ from statistics import median
 
 from mcp_docvl.documents.model import Block, BlockRole, Line, union_bbox
 from mcp_docvl.extract.headings import body_size
+from mcp_docvl.extract.rows import bands
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def find_furniture(lines: list[Line], width: float, height: float,
     roles.update(_line_numbers(lines, settings))
     roles.update(_side_strips([ln for ln in lines if id(ln) not in roles], width, settings))
     rest = [ln for ln in lines if id(ln) not in roles]
-    rows = _rows(rest)
+    rows = bands(rest)
     if len(rows) < 2:
         return roles
     leading = _leading(rows)
@@ -115,24 +116,6 @@ def find_furniture(lines: list[Line], width: float, height: float,
                     mid < settings.margin_band * height or mid > (1 - settings.margin_band) * height):
                 roles[id(line)] = "page_number"
     return roles
-
-
-def _rows(lines: list[Line]) -> list[list[Line]]:
-    """Lines grouped into rows (level with each other), top down."""
-    rows: list[list[Line]] = []
-    for line in sorted(lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
-        if rows and _level(rows[-1], line):
-            rows[-1].append(line)
-        else:
-            rows.append([line])
-    return rows
-
-
-def _level(row: list[Line], line: Line) -> bool:
-    top = min(ln.bbox[1] for ln in row)
-    bottom = max(ln.bbox[3] for ln in row)
-    overlap = min(bottom, line.bbox[3]) - max(top, line.bbox[1])
-    return overlap >= 0.5 * min(bottom - top, line.bbox[3] - line.bbox[1])
 
 
 def _leading(rows: list[list[Line]]) -> float:
