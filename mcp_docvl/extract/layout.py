@@ -34,6 +34,11 @@ _MARGIN_LINES = 3
 # marks (the line numbers a patent prints in its gutter, a section tab's letters stacked down the edge), read
 # apart even though some sit level with the rows. "Narrow" is measured in the strip's own type too.
 _MARK_SIZE = 0.8
+# A strip's line sits level with the body when a body line's centre is within this share of its height (rows of
+# one page share baselines; text set sideways or stacked meets them only by chance)...
+_LEVEL_SHARE = 0.25
+# ...and the strip belongs to its rows when at least this share of its lines sit level.
+_LEVEL_LINES = 0.5
 
 _BULLET = re.compile(r"^(?:[•·▪◦‣⁃●○■□►▶–—-]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxlcIVXLC]{1,5}[.)])\s")
 
@@ -145,8 +150,8 @@ def _marginal(strip: list[Line], beside: list[Line], size: float) -> bool:
     for line in strip:
         at = bisect_left(mids, mid_y(line))
         near = min((abs(mids[i] - mid_y(line)) for i in (at - 1, at) if 0 <= i < len(mids)), default=1e9)
-        level += near <= 0.25 * (line.bbox[3] - line.bbox[1])
-    return level < 0.5 * len(strip)
+        level += near <= _LEVEL_SHARE * (line.bbox[3] - line.bbox[1])
+    return level < _LEVEL_LINES * len(strip)
 
 
 def _gaps(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -197,10 +202,15 @@ def _cut(region: list[Line], size: float, height: float) -> list[list[Line]] | N
     if found is not None:
         bands, (x0, x1) = found
         beside = [ln for ln in region if ln.bbox[2] <= x0 or ln.bbox[0] >= x1]
-        if _columns_hold_text(beside, [(x0 + x1) / 2]):
-            return bands if len(bands) > 1 else _split(region, 0, [(x0 + x1) / 2])
-        if len(bands) == 1 and (aside := _set_aside(_split(region, 0, [(x0 + x1) / 2]), size)):
-            return aside
+        holds_text = _columns_hold_text(beside, [(x0 + x1) / 2])
+        if holds_text and len(bands) > 1:
+            return bands
+        if len(bands) == 1:
+            parts = _split(region, 0, [(x0 + x1) / 2])
+            if holds_text:
+                return parts
+            if aside := _set_aside(parts, size):
+                return aside
     y_gaps = _gaps([(ln.bbox[1], ln.bbox[3]) for ln in region])
     section = [(a + b) / 2 for a, b in y_gaps if b - a >= _SECTION_GAP * height]
     if section:
